@@ -1,0 +1,58 @@
+// swift-tools-version:6.0
+// ParleyDB: an embedded database engine for conversations.
+import PackageDescription
+
+let package = Package(
+    name: "ParleyDB",
+    products: [
+        .library(name: "Parley", targets: ["Parley"]),
+        .library(name: "ParleyEngine", targets: ["ParleyEngine"]),
+        .executable(name: "parley", targets: ["parley"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // The system's liblz4 (Debian: liblz4-dev).
+        .systemLibrary(
+            name: "CLZ4",
+            pkgConfig: "liblz4",
+            providers: [.apt(["liblz4-dev"])]
+        ),
+        // Small C helpers the Swift overlay cannot reach: CRC-32C with the CPU's instruction.
+        .target(name: "CParleySupport"),
+        .target(
+            name: "ParleyEngine",
+            dependencies: ["CParleySupport"]
+        ),
+        .target(
+            name: "Parley",
+            dependencies: ["ParleyEngine", "CLZ4"]
+        ),
+        .executableTarget(
+            name: "parley",
+            dependencies: [
+                "Parley",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // A child process for tests that need a second process (file locks, kill -9).
+        .executableTarget(
+            name: "parley-test-helper",
+            dependencies: ["ParleyEngine"]
+        ),
+        .testTarget(
+            name: "CLZ4Tests",
+            dependencies: ["CLZ4"]
+        ),
+        .testTarget(
+            name: "ParleyEngineTests",
+            dependencies: ["ParleyEngine", "parley-test-helper"]
+        ),
+        .testTarget(
+            name: "ParleyCLITests",
+            dependencies: ["parley"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

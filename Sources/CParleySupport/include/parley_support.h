@@ -1,0 +1,17 @@
+#ifndef PARLEY_SUPPORT_H
+#define PARLEY_SUPPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78) of `length` bytes, continuing from
+/// `crc` (pass 0 to start). Uses the CPU's crc32 instruction when it has one.
+uint32_t parley_crc32c(uint32_t crc, const void *bytes, size_t length);
+
+/// 1 when the hardware path is in use, 0 for the portable table.
+int parley_crc32c_is_hardware(void);
+
+/// The portable table path alone, so tests can check both paths agree.
+uint32_t parley_crc32c_portable(uint32_t crc, const void *bytes, size_t length);
+
+#endif

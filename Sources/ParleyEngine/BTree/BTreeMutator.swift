@@ -1,0 +1,249 @@
+// Changing a tree inside a write transaction: insert, replace, delete, with splits and merges.
+//
+// Invariants kept here:
+// - Every node fits its page: a node that grew past it is cut into balanced pieces
+//   (`balancedCuts`); each cell is at most a quarter page, so a cut always exists.
+// - Every node but the root is at least a quarter full: a smaller one is merged with a sibling
+//   and, if the two do not fit one page, cut again evenly.
+// - All leaves are at the same depth; a root branch left with one child is replaced by it.
+// - Separator i of a branch is <= every key of child i+1 and > every key of child i.
+
+extension WriteTransaction {
+    /// Cells smaller than this make a node underfull.
+    private var minimumFill: Int { pageSize / 4 }
+
+    func put(into tree: inout TreeDescriptor, key: Bytes, value: Bytes) throws {
+        guard key.count <= maximumKeyLength else {
+            throw EngineError.keyTooLarge(length: key.count, maximum: maximumKeyLength)
+        }
+        guard value.count <= Self.maximumValueLength else {
+            throw EngineError.valueTooLarge(length: value.count, maximum: Self.maximumValueLength)
+        }
+        let stored = storeValue(key: key, value: value)
+        guard tree.root != 0 else {
+            let id = allocatePage()
+            changedNodes[id] = .leaf(LeafNode(keys: [key], values: [stored]))
+            tree = TreeDescriptor(root: id, count: 1)
+            return
+        }
+        let (path, leafID) = try descend(tree.root, toward: key)
+        guard case .leaf(var leaf) = try node(leafID) else {
+            throw EngineError.corruptPage(page: leafID, reason: "expected a leaf")
+        }
+        let (index, found) = leaf.search(key)
+        if found {
+            try freeValue(leaf.values[index])
+            leaf.values[index] = stored
+        } else {
+            leaf.keys.insert(key, at: index)
+            leaf.values.insert(stored, at: index)
+            tree.count += 1
+        }
+        try rebalance(path: path, changed: leafID, node: .leaf(leaf), tree: &tree)
+    }
+
+    func delete(from tree: inout TreeDescriptor, key: Bytes) throws -> Bool {
+        guard tree.root != 0 else { return false }
+        let (path, leafID) = try descend(tree.root, toward: key)
+        guard case .leaf(var leaf) = try node(leafID) else {
+            throw EngineError.corruptPage(page: leafID, reason: "expected a leaf")
+        }
+        let (index, found) = leaf.search(key)
+        guard found else { return false }
+        try freeValue(leaf.values[index])
+        leaf.keys.remove(at: index)
+        leaf.values.remove(at: index)
+        tree.count = tree.count > 0 ? tree.count - 1 : 0
+        try rebalance(path: path, changed: leafID, node: .leaf(leaf), tree: &tree)
+        return true
+    }
+
+    /// Frees every page of the subtree at `root` (overflow chains included).
+    func freeSubtree(_ root: PageID) throws {
+        guard root != 0 else { return }
+        var stack: [(PageID, Int)] = [(root, 0)]
+        var seen = Set<PageID>()
+        while let (id, depth) = stack.popLast() {
+            guard depth < maximumDepth, seen.insert(id).inserted else {
+                throw EngineError.corruptPage(page: id, reason: "tree has a cycle or is too deep")
+            }
+            switch try node(id) {
+            case .branch(let branch): for child in branch.children { stack.append((child, depth + 1)) }
+            case .leaf(let leaf): for value in leaf.values { try freeValue(value) }
+            }
+            freePage(id)
+        }
+    }
+
+    // MARK: - Steps
+
+    /// The branches from the root to the leaf for `key` (with the child index taken at each), and
+    /// the leaf's page.
+    private func descend(_ root: PageID, toward key: Bytes) throws -> ([(PageID, Int)], PageID) {
+        var path: [(PageID, Int)] = []
+        var id = root
+        while path.count < maximumDepth {
+            switch try node(id) {
+            case .leaf: return (path, id)
+            case .branch(let branch):
+                guard !path.contains(where: { $0.0 == id }) else {
+                    throw EngineError.corruptPage(page: id, reason: "tree path has a cycle")
+                }
+                let index = branch.childIndex(for: key)
+                path.append((id, index))
+                id = branch.children[index]
+            }
+        }
+        throw EngineError.corruptPage(page: root, reason: "tree deeper than \(maximumDepth) levels")
+    }
+
+    /// The leaf form of a value: inline when it fits, else written to a new overflow chain.
+    private func storeValue(key: Bytes, value: Bytes) -> LeafValue {
+        if TreeLayout.storesInline(keyLength: key.count, valueLength: value.count, pageSize: pageSize) {
+            return .inline(value)
+        }
+        let ids = (0..<Overflow.pagesNeeded(length: value.count, pageSize: pageSize)).map { _ in allocatePage() }
+        for (id, page) in zip(ids, Overflow.encode(value, ids: ids, pageSize: pageSize)) { changedRaw[id] = page }
+        return .overflow(first: ids[0], length: UInt32(value.count))
+    }
+
+    private func freeValue(_ value: LeafValue) throws {
+        guard case .overflow(let first, let length) = value else { return }
+        let ids = try Overflow.walk(first: first, length: length, pageSize: pageSize) { id, body in
+            try withRawPage(id, body)
+        }
+        for id in ids { freePage(id) }
+    }
+
+    /// Writes `node` (the new contents of page `changed`, reached by `path`) and fixes every level
+    /// above it: splitting what grew too large, merging what shrank too small, copying each
+    /// ancestor whose child pointer changed.
+    private func rebalance(path: [(PageID, Int)], changed: PageID, node: Node, tree: inout TreeDescriptor) throws {
+        var current = node
+        var currentID = changed
+        var level = path.count
+        while level > 0 {
+            let (parentID, childIndex) = path[level - 1]
+            guard case .branch(var parent) = try self.node(parentID) else {
+                throw EngineError.corruptPage(page: parentID, reason: "expected a branch")
+            }
+            if current.encodedSize < minimumFill, parent.children.count > 1 {
+                // Merge with a sibling, then cut the pair again if it does not fit one page.
+                let siblingIndex = childIndex > 0 ? childIndex - 1 : childIndex + 1
+                let leftIndex = min(childIndex, siblingIndex)
+                let siblingID = parent.children[siblingIndex]
+                let sibling = try self.node(siblingID)
+                let separator = parent.keys[leftIndex]
+                let merged = try childIndex < siblingIndex
+                    ? concatenate(current, sibling, separator: separator, page: currentID)
+                    : concatenate(sibling, current, separator: separator, page: currentID)
+                freePage(currentID)
+                freePage(siblingID)
+                let (pieces, separators) = split(merged)
+                let ids = pieces.map { piece -> PageID in
+                    let id = allocatePage()
+                    changedNodes[id] = piece
+                    return id
+                }
+                parent.keys.remove(at: leftIndex)
+                parent.children.replaceSubrange(leftIndex...leftIndex + 1, with: ids)
+                parent.keys.insert(contentsOf: separators, at: leftIndex)
+            } else {
+                let (ids, separators) = place(current, replacing: currentID)
+                if ids.count == 1, ids[0] == currentID {
+                    // Same page, already this transaction's: the ancestors already point to it.
+                    return
+                }
+                parent.children.replaceSubrange(childIndex...childIndex, with: ids)
+                parent.keys.insert(contentsOf: separators, at: childIndex)
+            }
+            current = .branch(parent)
+            currentID = parentID
+            level -= 1
+        }
+        // The root.
+        switch current {
+        case .leaf(let leaf) where leaf.keys.isEmpty:
+            freePage(currentID)
+            tree.root = 0
+        case .branch(let branch) where branch.keys.isEmpty:
+            freePage(currentID)
+            tree.root = branch.children[0]
+        default:
+            var (ids, separators) = place(current, replacing: currentID)
+            // A root that split gets a new root above it (repeatedly, in the rare case that one
+            // is too large too).
+            while ids.count > 1 {
+                let (rootIDs, rootSeparators) = place(.branch(BranchNode(keys: separators, children: ids)), replacing: nil)
+                ids = rootIDs
+                separators = rootSeparators
+            }
+            tree.root = ids[0]
+        }
+    }
+
+    /// Stores `node`, cut into pieces if it is too large, on writable pages: the first piece on
+    /// `replacing` if this transaction already owns it, else on fresh pages (freeing `replacing`).
+    private func place(_ node: Node, replacing old: PageID?) -> ([PageID], [Bytes]) {
+        let (pieces, separators) = split(node)
+        var ids: [PageID] = []
+        for (i, piece) in pieces.enumerated() {
+            let id: PageID
+            if i == 0, let old, changedNodes[old] != nil {
+                id = old
+            } else {
+                if i == 0, let old { freePage(old) }
+                id = allocatePage()
+            }
+            changedNodes[id] = piece
+            ids.append(id)
+        }
+        return (ids, separators)
+    }
+
+    /// Cuts a node that is too large for a page into balanced pieces, with the separators between.
+    private func split(_ node: Node) -> ([Node], [Bytes]) {
+        guard node.encodedSize > pageSize else { return ([node], []) }
+        switch node {
+        case .leaf(let leaf):
+            let sizes = leaf.keys.indices.map { leaf.cellSize($0) }
+            let cuts = balancedCuts(sizes: sizes, fixed: TreeLayout.leafSlotsOffset, capacity: pageSize)
+            var pieces: [Node] = []
+            var separators: [Bytes] = []
+            var start = 0
+            for end in cuts + [leaf.keys.count] {
+                pieces.append(.leaf(LeafNode(keys: Array(leaf.keys[start..<end]), values: Array(leaf.values[start..<end]))))
+                if end < leaf.keys.count { separators.append(leaf.keys[end]) }
+                start = end
+            }
+            return (pieces, separators)
+        case .branch(let branch):
+            // The key at each cut moves up; the pieces keep the keys between cuts.
+            let sizes = branch.keys.map { BranchNode.cellSize(keyLength: $0.count) }
+            let cuts = balancedCuts(sizes: sizes, fixed: TreeLayout.branchSlotsOffset, capacity: pageSize)
+                .filter { $0 > 0 && $0 < branch.keys.count - 1 }
+            var pieces: [Node] = []
+            var separators: [Bytes] = []
+            var start = 0
+            for cut in cuts where cut > start {
+                pieces.append(.branch(BranchNode(keys: Array(branch.keys[start..<cut]), children: Array(branch.children[start...cut]))))
+                separators.append(branch.keys[cut])
+                start = cut + 1
+            }
+            pieces.append(.branch(BranchNode(keys: Array(branch.keys[start...]), children: Array(branch.children[start...]))))
+            return (pieces, separators)
+        }
+    }
+
+    /// Joins two neighbouring nodes of one level, `left` before `right`.
+    private func concatenate(_ left: Node, _ right: Node, separator: Bytes, page: PageID) throws -> Node {
+        switch (left, right) {
+        case (.leaf(let a), .leaf(let b)):
+            return .leaf(LeafNode(keys: a.keys + b.keys, values: a.values + b.values))
+        case (.branch(let a), .branch(let b)):
+            return .branch(BranchNode(keys: a.keys + [separator] + b.keys, children: a.children + b.children))
+        default:
+            throw EngineError.corruptPage(page: page, reason: "siblings of different kinds (leaves at different depths)")
+        }
+    }
+}

@@ -1,0 +1,104 @@
+// Where tree algorithms get their nodes: the committed pages of a snapshot (read transactions), or
+// those overlaid by the pages a write transaction has changed. Reads of committed pages go in place
+// through the mapping; only a node about to change is decoded into arrays.
+
+/// One step of a lookup: go down to a child, or stop.
+private enum LookupStep {
+    case descend(PageID)
+    case found(LeafValue)
+    case missing
+}
+
+/// A source of tree nodes and overflow pages.
+protocol NodeSource {
+    var pageReader: PageReader { get }
+    var maximumDepth: Int { get }
+    /// A node this transaction changed, if `id` is one.
+    func changedNode(_ id: PageID) -> Node?
+    /// An overflow page this transaction wrote, if `id` is one.
+    func changedRawPage(_ id: PageID) -> Bytes?
+}
+
+extension NodeSource {
+    /// The node at `id`, decoded.
+    func node(_ id: PageID) throws -> Node {
+        if let node = changedNode(id) { return node }
+        return try pageReader.withPage(id, expecting: nil) { page in
+            switch PageLayout.type(of: page) {
+            case .leaf?: return .leaf(try LeafView(page, id: id).decode())
+            case .branch?: return .branch(try BranchView(page, id: id).decode())
+            default: throw EngineError.corruptPage(page: id, reason: "expected a tree page")
+            }
+        }
+    }
+
+    func withRawPage(_ id: PageID, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        if let bytes = changedRawPage(id) {
+            try bytes.withUnsafeBytes { try body($0) }
+        } else {
+            try pageReader.withPage(id, expecting: nil, body)
+        }
+    }
+
+    func readValue(_ value: LeafValue) throws -> Bytes {
+        switch value {
+        case .inline(let bytes): return bytes
+        case .overflow(let first, let length):
+            return try Overflow.read(first: first, length: length, pageSize: pageReader.pageSize) { id, body in
+                try withRawPage(id, body)
+            }
+        }
+    }
+
+    /// Looks `key` up in the tree rooted at `root`. Committed pages are searched in place.
+    func lookup(_ key: Bytes, root: PageID) throws -> Bytes? {
+        guard root != 0 else { return nil }
+        var id = root
+        var visited: [PageID] = []
+        for _ in 0..<maximumDepth {
+            guard !visited.contains(id) else { throw EngineError.corruptPage(page: id, reason: "tree path has a cycle") }
+            visited.append(id)
+            let step: LookupStep
+            if let node = changedNode(id) {
+                switch node {
+                case .branch(let branch): step = .descend(branch.children[branch.childIndex(for: key)])
+                case .leaf(let leaf):
+                    let (index, found) = leaf.search(key)
+                    step = found ? .found(leaf.values[index]) : .missing
+                }
+            } else {
+                step = try pageReader.withPage(id, expecting: nil) { page -> LookupStep in
+                    switch PageLayout.type(of: page) {
+                    case .branch?:
+                        let branch = try BranchView(page, id: id)
+                        return .descend(branch.child(branch.childIndex(for: key)))
+                    case .leaf?:
+                        let leaf = try LeafView(page, id: id)
+                        let (index, found) = leaf.search(key)
+                        guard found else { return .missing }
+                        switch leaf.value(index) {
+                        case .inline(let bytes): return .found(.inline(Bytes(bytes)))
+                        case .overflow(let first, let length): return .found(.overflow(first: first, length: length))
+                        }
+                    default: throw EngineError.corruptPage(page: id, reason: "expected a tree page")
+                    }
+                }
+            }
+            switch step {
+            case .descend(let child): id = child
+            case .found(let value): return try readValue(value)
+            case .missing: return nil
+            }
+        }
+        throw EngineError.corruptPage(page: root, reason: "tree deeper than \(maximumDepth) levels")
+    }
+
+    /// The descriptor of the tree named `name` in the catalog rooted at `catalogRoot`.
+    func treeDescriptor(named name: String, catalogRoot: PageID) throws -> TreeDescriptor? {
+        guard let bytes = try lookup(Array(name.utf8), root: catalogRoot) else { return nil }
+        guard let descriptor = TreeDescriptor.decode(bytes) else {
+            throw EngineError.corruptPage(page: catalogRoot, reason: "catalog entry for \"\(name)\" is malformed")
+        }
+        return descriptor
+    }
+}

@@ -1,0 +1,81 @@
+// A read transaction: a snapshot of one committed state. Later commits do not change what it sees,
+// because the pages it can reach are neither overwritten (copy-on-write) nor reused while it is
+// registered with the engine (see Freelist).
+
+/// A consistent, read-only view of the database as of one commit.
+///
+/// Close it (or let `StorageEngine.read` do so) when done: while it is open, pages it can reach
+/// are not reused, so a forgotten transaction makes the file grow.
+public final class ReadTransaction: @unchecked Sendable {
+    let engine: StorageEngine
+    let meta: MetaPage
+    let reader: PageReader
+    private let closedFlag = Locked(false)
+
+    init(engine: StorageEngine, meta: MetaPage) {
+        self.engine = engine
+        self.meta = meta
+        self.reader = PageReader(file: engine.file, pageSize: engine.pageSize, pageCount: meta.pageCount)
+    }
+
+    deinit { close() }
+
+    /// The generation of the commit this transaction reads.
+    public var generation: UInt64 { meta.generation }
+
+    /// The log sequence number the snapshot's trees include.
+    public var logSequence: UInt64 { meta.logSequence }
+
+    /// Ends the transaction. Idempotent.
+    public func close() {
+        let wasOpen = closedFlag.withLock { closed -> Bool in
+            defer { closed = true }
+            return !closed
+        }
+        if wasOpen { engine.readerFinished(generation: meta.generation) }
+    }
+
+    private func descriptor(_ tree: String) throws -> TreeDescriptor {
+        guard let descriptor = try treeDescriptor(named: tree, catalogRoot: meta.catalog.root) else {
+            throw EngineError.treeNotFound(name: tree)
+        }
+        return descriptor
+    }
+
+    /// True when a tree of this name exists.
+    public func treeExists(_ tree: String) throws -> Bool {
+        try treeDescriptor(named: tree, catalogRoot: meta.catalog.root) != nil
+    }
+
+    /// The names of every tree, in byte order.
+    public func treeNames() throws -> [String] {
+        let cursor = TreeCursor(source: self, root: meta.catalog.root)
+        var names: [String] = []
+        var entry = try cursor.first()
+        while let (key, _) = entry {
+            names.append(String(decoding: key, as: UTF8.self))
+            entry = try cursor.next()
+        }
+        return names
+    }
+
+    /// The value stored under `key` in `tree`, or nil.
+    public func get(_ tree: String, _ key: Bytes) throws -> Bytes? {
+        try lookup(key, root: try descriptor(tree).root)
+    }
+
+    /// Number of entries in `tree`.
+    public func count(_ tree: String) throws -> UInt64 { try descriptor(tree).count }
+
+    /// A cursor over `tree`, positioned nowhere until a seek.
+    public func cursor(_ tree: String) throws -> TreeCursor {
+        TreeCursor(source: self, root: try descriptor(tree).root)
+    }
+}
+
+extension ReadTransaction: NodeSource {
+    var pageReader: PageReader { reader }
+    var maximumDepth: Int { engine.options.maximumDepth }
+    func changedNode(_ id: PageID) -> Node? { nil }
+    func changedRawPage(_ id: PageID) -> Bytes? { nil }
+}

@@ -1,0 +1,266 @@
+// The engine object: one open database file, its committed state, its readers and its writer.
+//
+// Invariants:
+// - One writer at a time (`writerLock`, held from `beginWrite` to commit or abort); readers never
+//   take it, so they never block the writer nor wait for it.
+// - Every reader registers the generation it reads; the writer hands out a freed page only when no
+//   registered reader is older than the commit that freed it (see Freelist).
+// - The first failed write or sync latches the engine read-only (`latched`); an fsync is never
+//   retried, because after a failed fsync the kernel may have dropped the dirty pages.
+// - The file's exclusive lock is held from open to close: one open engine per file.
+
+import Glibc
+
+/// The committed state that new transactions start from.
+struct CommittedState: Sendable {
+    var meta: MetaPage
+    var freelist: Freelist
+}
+
+/// An open database file at the storage layer: named B+trees under snapshot transactions.
+///
+/// `StorageEngine` is for the chat store above it, not for end users. It is safe to use from any
+/// thread: any number of read transactions run beside one write transaction.
+public final class StorageEngine: @unchecked Sendable {
+    /// The database file's path.
+    public let path: String
+    /// Page size in bytes, fixed when the database was created.
+    public let pageSize: Int
+    /// The database's identity (16 bytes from its header).
+    public let identity: [UInt8]
+    let options: EngineOptions
+    let fileSystem: any FileSystem
+    let file: any StorageFile
+
+    private let writerLock = PThreadMutex()
+    private let state: Locked<State>
+
+    private struct State {
+        var committed: CommittedState
+        /// Generation -> number of live readers on it.
+        var readers: [UInt64: Int] = [:]
+        var latched: String?
+        var closed = false
+        var writerActive = false
+    }
+
+    /// Opens the database at `path`, creating it when it does not exist.
+    public static func open(
+        path: String, options: EngineOptions = EngineOptions(), fileSystem: any FileSystem = PosixFileSystem()
+    ) throws -> StorageEngine {
+        guard PageLayout.isValidPageSize(options.pageSize) else {
+            throw EngineError.invalidArgument("page size \(options.pageSize) is not a power of two from 1024 to 65536")
+        }
+        let file: any StorageFile
+        if fileSystem.fileExists(at: path) {
+            file = try fileSystem.openFile(at: path, .existing)
+        } else {
+            file = try create(path: path, options: options, fileSystem: fileSystem)
+        }
+        do {
+            try file.lockExclusive()
+            return try StorageEngine(path: path, file: file, options: options, fileSystem: fileSystem)
+        } catch {
+            file.close()
+            throw error
+        }
+    }
+
+    /// Creates a database crash-safely: it is built under a temporary name, synced, then linked to
+    /// its real name and the directory synced, so `path` holds either nothing or a whole database.
+    private static func create(path: String, options: EngineOptions, fileSystem: any FileSystem) throws -> any StorageFile {
+        let temporary = path + "-creating"
+        let file = try fileSystem.openFile(at: temporary, .createIfMissing)
+        do {
+            try file.lockExclusive()
+            try file.truncate(to: 0)
+            var identity = [UInt8](repeating: 0, count: 16)
+            var generator = SystemRandomNumberGenerator()
+            for i in identity.indices { identity[i] = UInt8.random(in: 0...255, using: &generator) }
+            var now = timespec()
+            clock_gettime(CLOCK_REALTIME, &now)
+            let micros = UInt64(max(0, now.tv_sec)) * 1_000_000 + UInt64(max(0, now.tv_nsec)) / 1000
+            let header = FileHeader(pageSize: options.pageSize, identity: identity, createdMicros: micros)
+            let meta = MetaPage(
+                generation: 1, pageCount: PageLayout.firstDataPage, catalog: .empty,
+                freelistHead: 0, freelistTail: 0, freelistTailConsumed: 0, freeCount: 0,
+                logSequence: 0, identity: identity)
+            try file.grow(to: UInt64(options.pageSize) * PageLayout.firstDataPage)
+            try header.encode().withUnsafeBytes { try file.write($0, at: 0) }
+            try meta.encode(pageSize: options.pageSize).withUnsafeBytes {
+                try file.write($0, at: meta.slot * UInt64(options.pageSize))
+            }
+            try file.sync()
+            try fileSystem.moveFile(from: temporary, to: path)
+            try fileSystem.syncDirectory(containing: path)
+            // The lock stays with the open file; `open` takes it again, harmlessly.
+            return file
+        } catch {
+            file.close()
+            if case EngineError.fileInUse = error { throw EngineError.fileInUse(path: path) }
+            try? fileSystem.removeFile(at: temporary)
+            throw error
+        }
+    }
+
+    private init(path: String, file: any StorageFile, options: EngineOptions, fileSystem: any FileSystem) throws {
+        self.path = path
+        self.file = file
+        self.options = options
+        self.fileSystem = fileSystem
+        let fileSize = try file.size()
+        guard fileSize >= UInt64(FileHeader.prefixSize) else {
+            throw EngineError.corruptFile(path: path, reason: "file of \(fileSize) bytes is too short for a header")
+        }
+        let pageSize = try file.withBytes(at: 0, count: FileHeader.prefixSize) {
+            try FileHeader.pageSize(fromPrefix: $0, path: path)
+        }
+        guard fileSize >= UInt64(pageSize) * PageLayout.firstDataPage else {
+            throw EngineError.corruptFile(path: path, reason: "file of \(fileSize) bytes is shorter than its header and meta pages")
+        }
+        let header = try file.withBytes(at: 0, count: pageSize) { try FileHeader.decode($0, path: path) }
+        self.pageSize = pageSize
+        self.identity = header.identity
+
+        var best: MetaPage?
+        var problems: [String] = []
+        for slot in [PageLayout.metaPages.0, PageLayout.metaPages.1] {
+            let result = try file.withBytes(at: slot * UInt64(pageSize), count: pageSize) { MetaPage.decode($0, number: slot) }
+            switch result {
+            case .success(let meta):
+                if meta.identity != header.identity {
+                    problems.append("meta page \(slot) belongs to another database")
+                } else if meta.pageCount > fileSize / UInt64(pageSize) {
+                    problems.append("meta page \(slot) counts \(meta.pageCount) pages, the file holds \(fileSize / UInt64(pageSize))")
+                } else if best == nil || meta.generation > best!.generation {
+                    best = meta
+                }
+            case .failure(let error):
+                problems.append(error.description)
+            }
+        }
+        guard let meta = best else {
+            throw EngineError.corruptFile(path: path, reason: "no valid meta page (" + problems.joined(separator: "; ") + ")")
+        }
+        let reader = PageReader(file: file, pageSize: pageSize, pageCount: meta.pageCount)
+        let freelist = try Freelist.load(meta: meta, reader: reader)
+        state = Locked(State(committed: CommittedState(meta: meta, freelist: freelist)))
+    }
+
+    deinit { file.close() }
+
+    /// The generation of the last commit.
+    public var generation: UInt64 { state.withLock { $0.committed.meta.generation } }
+
+    /// The log sequence number recorded by the last commit.
+    public var logSequence: UInt64 { state.withLock { $0.committed.meta.logSequence } }
+
+    /// Number of pages the committed state spans (in use or free).
+    public var pageCount: UInt64 { state.withLock { $0.committed.meta.pageCount } }
+
+    /// Free pages recorded in the committed freelist.
+    public var freePageCount: UInt64 { state.withLock { $0.committed.freelist.freeCount } }
+
+    /// Why the engine refuses writes, if it does.
+    public var readOnlyReason: String? { state.withLock { $0.latched } }
+
+    /// Starts a read transaction on the last committed state.
+    public func beginRead() throws -> ReadTransaction {
+        let meta: MetaPage = try state.withLock { state in
+            guard !state.closed else { throw EngineError.closed }
+            state.readers[state.committed.meta.generation, default: 0] += 1
+            return state.committed.meta
+        }
+        return ReadTransaction(engine: self, meta: meta)
+    }
+
+    /// Runs `body` in a read transaction.
+    public func read<R>(_ body: (ReadTransaction) throws -> R) throws -> R {
+        let transaction = try beginRead()
+        defer { transaction.close() }
+        return try body(transaction)
+    }
+
+    /// Starts the write transaction, waiting while another one is open.
+    public func beginWrite() throws -> WriteTransaction {
+        writerLock.lock()
+        do {
+            let (committed, limit) = try state.withLock { state -> (CommittedState, UInt64) in
+                guard !state.closed else { throw EngineError.closed }
+                if let reason = state.latched { throw EngineError.readOnly(reason: reason) }
+                state.writerActive = true
+                return (state.committed, state.readers.keys.min() ?? UInt64.max)
+            }
+            return WriteTransaction(engine: self, base: committed, reusableUpTo: limit)
+        } catch {
+            writerLock.unlock()
+            throw error
+        }
+    }
+
+    /// Runs `body` in a write transaction and commits it; if `body` throws, nothing is kept.
+    public func write<R>(_ body: (WriteTransaction) throws -> R) throws -> R {
+        let transaction = try beginWrite()
+        do {
+            let result = try body(transaction)
+            try transaction.commit()
+            return result
+        } catch {
+            transaction.abort()
+            throw error
+        }
+    }
+
+    /// Closes the database: waits for the write transaction, then releases the file and its lock.
+    /// Read transactions still open fail from then on with an error.
+    public func close() {
+        writerLock.withLock {
+            let wasOpen = state.withLock { state -> Bool in
+                defer { state.closed = true }
+                return !state.closed
+            }
+            if wasOpen { file.close() }
+        }
+    }
+
+    // MARK: - For transactions
+
+    func readerFinished(generation: UInt64) {
+        state.withLock { state in
+            if let n = state.readers[generation] {
+                if n <= 1 { state.readers[generation] = nil } else { state.readers[generation] = n - 1 }
+            }
+        }
+    }
+
+    func writerFinished(committed: CommittedState?) {
+        state.withLock { state in
+            if let committed { state.committed = committed }
+            state.writerActive = false
+        }
+        writerLock.unlock()
+    }
+
+    /// Latches the engine read-only after a failed write or sync; the first reason sticks.
+    func latch(_ error: Error) {
+        state.withLock { state in
+            if state.latched == nil { state.latched = "an earlier write or sync failed (\(error)); reopen the database" }
+        }
+    }
+
+    func checkWritable() throws {
+        try state.withLock { state in
+            guard !state.closed else { throw EngineError.closed }
+            if let reason = state.latched { throw EngineError.readOnly(reason: reason) }
+        }
+    }
+
+    /// The size the file should be grown to so that `pageCount` pages fit.
+    func growthTarget(forPages pageCount: UInt64, currentSize: UInt64) -> UInt64 {
+        let needed = pageCount * UInt64(pageSize)
+        guard needed > currentSize else { return currentSize }
+        let step = max(UInt64(options.growthStep), min(currentSize / 8, 64 << 20))
+        let rounded = (needed + step - 1) / step * step
+        return (rounded + UInt64(pageSize) - 1) / UInt64(pageSize) * UInt64(pageSize)
+    }
+}

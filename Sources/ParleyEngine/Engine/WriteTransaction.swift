@@ -1,0 +1,295 @@
+// The write transaction: copy-on-write changes to the trees, then an atomic commit.
+//
+// Invariants:
+// - A page of the committed state is never written: changing it allocates a new page
+//   (`writablePage`) and frees the old one, which joins the freelist at commit.
+// - Every page this transaction allocated and still holds is in `changedNodes` or `changedRaw`;
+//   a changed node's ancestors are changed too, so a path stops copying at the first changed page.
+// - Commit order: new pages written, fdatasync, meta page written, fdatasync. Until the second
+//   sync completes the previous meta is the durable one, and none of its pages was touched.
+// - Abort keeps nothing: the transaction's copy of the freelist and its changed pages are dropped.
+
+/// The one write transaction of an engine. Not thread-safe: use it from one thread at a time.
+public final class WriteTransaction {
+    let engine: StorageEngine
+    let base: CommittedState
+    let reader: PageReader
+    let pageSize: Int
+    /// Freed pages from commits at or before this generation may be handed out.
+    let reusableUpTo: UInt64
+
+    var pageCount: UInt64
+    var freelist: Freelist
+    var catalog: TreeDescriptor
+    var changedNodes: [PageID: Node] = [:]
+    var changedRaw: [PageID: Bytes] = [:]
+    /// Pages of the committed state this transaction no longer uses.
+    var freedCommitted: [PageID] = []
+    /// Pages this transaction allocated and then freed: reusable at once.
+    var pool: [PageID] = []
+    /// Trees opened so far, with their current descriptors.
+    var trees: [String: TreeDescriptor] = [:]
+    var changedTrees: Set<String> = []
+    var droppedTrees: Set<String> = []
+    /// Log sequence number to record at commit (the write-ahead log sets it).
+    public var logSequence: UInt64
+    /// Bumped by every change, so cursors can tell the tree moved under them.
+    private(set) var version = 0
+    private var finished = false
+
+    init(engine: StorageEngine, base: CommittedState, reusableUpTo: UInt64) {
+        self.engine = engine
+        self.base = base
+        self.pageSize = engine.pageSize
+        self.reusableUpTo = reusableUpTo
+        self.reader = PageReader(file: engine.file, pageSize: engine.pageSize, pageCount: base.meta.pageCount)
+        self.pageCount = base.meta.pageCount
+        self.freelist = base.freelist
+        self.catalog = base.meta.catalog
+        self.logSequence = base.meta.logSequence
+    }
+
+    deinit {
+        if !finished { abort() }
+    }
+
+    /// The generation this transaction will commit as.
+    public var generation: UInt64 { base.meta.generation + 1 }
+
+    // MARK: - Trees
+
+    func descriptor(_ tree: String) throws -> TreeDescriptor? {
+        if let descriptor = trees[tree] { return descriptor }
+        if droppedTrees.contains(tree) { return nil }
+        let descriptor = try treeDescriptor(named: tree, catalogRoot: catalog.root)
+        if let descriptor { trees[tree] = descriptor }
+        return descriptor
+    }
+
+    private func existing(_ tree: String) throws -> TreeDescriptor {
+        guard let descriptor = try descriptor(tree) else { throw EngineError.treeNotFound(name: tree) }
+        return descriptor
+    }
+
+    /// Creates an empty tree named `tree` unless it exists. Returns true when it was created.
+    @discardableResult
+    public func createTree(_ tree: String) throws -> Bool {
+        try checkOpen()
+        let key = Array(tree.utf8)
+        guard !key.isEmpty, key.count <= maximumKeyLength else {
+            throw EngineError.invalidArgument("a tree name must be 1 to \(maximumKeyLength) bytes")
+        }
+        if try descriptor(tree) != nil { return false }
+        trees[tree] = .empty
+        droppedTrees.remove(tree)
+        changedTrees.insert(tree)
+        version += 1
+        return true
+    }
+
+    /// Deletes the tree named `tree` and every entry in it, freeing its pages.
+    public func dropTree(_ tree: String) throws {
+        try checkOpen()
+        let descriptor = try existing(tree)
+        try freeSubtree(descriptor.root)
+        trees[tree] = nil
+        changedTrees.remove(tree)
+        droppedTrees.insert(tree)
+        version += 1
+    }
+
+    /// True when a tree of this name exists.
+    public func treeExists(_ tree: String) throws -> Bool { try descriptor(tree) != nil }
+
+    /// The value stored under `key` in `tree`, or nil.
+    public func get(_ tree: String, _ key: Bytes) throws -> Bytes? {
+        try checkOpen()
+        return try lookup(key, root: try existing(tree).root)
+    }
+
+    /// Number of entries in `tree`.
+    public func count(_ tree: String) throws -> UInt64 { try existing(tree).count }
+
+    /// Stores `value` under `key` in `tree`, replacing any value there.
+    public func put(_ tree: String, _ key: Bytes, _ value: Bytes) throws {
+        try checkOpen()
+        var descriptor = try existing(tree)
+        try put(into: &descriptor, key: key, value: value)
+        trees[tree] = descriptor
+        changedTrees.insert(tree)
+        version += 1
+    }
+
+    /// Removes `key` from `tree`. Returns true when it was there.
+    @discardableResult
+    public func delete(_ tree: String, _ key: Bytes) throws -> Bool {
+        try checkOpen()
+        var descriptor = try existing(tree)
+        let removed = try delete(from: &descriptor, key: key)
+        if removed {
+            trees[tree] = descriptor
+            changedTrees.insert(tree)
+            version += 1
+        }
+        return removed
+    }
+
+    /// A cursor over `tree` that sees this transaction's changes.
+    public func cursor(_ tree: String) throws -> TreeCursor {
+        try checkOpen()
+        _ = try existing(tree)
+        return TreeCursor(
+            source: self, root: try existing(tree).root, version: { [unowned self] in self.version },
+            currentRoot: { [unowned self] in self.trees[tree]?.root ?? 0 })
+    }
+
+    /// The longest key this database accepts.
+    public var maximumKeyLength: Int { TreeLayout.maximumKeyLength(pageSize: pageSize) }
+
+    /// The longest value this database accepts.
+    public static let maximumValueLength = 1 << 30
+
+    func checkOpen() throws {
+        guard !finished else { throw EngineError.invalidArgument("the transaction has ended") }
+    }
+
+    // MARK: - Pages
+
+    /// Hands out a page: one this transaction freed, one from the freelist, or a new one at the end.
+    func allocatePage() -> PageID {
+        if let id = pool.popLast() { return id }
+        var emptied: [PageID] = []
+        let taken = freelist.take(reusableUpTo: reusableUpTo, emptiedChunks: &emptied)
+        // An emptied chunk page was part of the committed freelist: free from this commit on.
+        freedCommitted.append(contentsOf: emptied)
+        if let taken { return taken }
+        defer { pageCount += 1 }
+        return pageCount
+    }
+
+    /// Gives up a page this transaction no longer references.
+    func freePage(_ id: PageID) {
+        if changedNodes.removeValue(forKey: id) != nil || changedRaw.removeValue(forKey: id) != nil {
+            pool.append(id)
+        } else {
+            freedCommitted.append(id)
+        }
+    }
+
+    // MARK: - Commit and abort
+
+    /// Makes the transaction's changes durable and visible to later transactions.
+    public func commit() throws {
+        try checkOpen()
+        do {
+            try engine.checkWritable()
+            try writeBackCatalog()
+            let (pages, newFreelist) = try finishFreelist()
+            try writePages(pages)
+            try engine.file.sync()
+            let meta = MetaPage(
+                generation: generation, pageCount: pageCount, catalog: catalog,
+                freelistHead: newFreelist.head, freelistTail: newFreelist.tail,
+                freelistTailConsumed: UInt32(newFreelist.tailConsumed), freeCount: newFreelist.freeCount,
+                logSequence: logSequence, identity: engine.identity)
+            try meta.encode(pageSize: pageSize).withUnsafeBytes {
+                try engine.file.write($0, at: meta.slot * UInt64(pageSize))
+            }
+            try engine.file.sync()
+            finished = true
+            engine.writerFinished(committed: CommittedState(meta: meta, freelist: newFreelist))
+        } catch let error as EngineError {
+            switch error {
+            case .io, .diskFull, .simulatedCrash:
+                // A write or sync may have half happened: refuse writes until a reopen re-reads the
+                // durable state. (Growth failures are latched too: the file is no longer as we know it.)
+                engine.latch(error)
+            default:
+                break
+            }
+            abort()
+            throw error
+        }
+    }
+
+    /// Drops every change. Idempotent.
+    public func abort() {
+        guard !finished else { return }
+        finished = true
+        changedNodes.removeAll()
+        changedRaw.removeAll()
+        engine.writerFinished(committed: nil)
+    }
+
+    /// Records every changed tree's descriptor in the catalog.
+    private func writeBackCatalog() throws {
+        for name in droppedTrees.sorted() where trees[name] == nil {
+            _ = try delete(from: &catalog, key: Array(name.utf8))
+        }
+        for name in changedTrees.sorted() {
+            guard let descriptor = trees[name] else { continue }
+            try put(into: &catalog, key: Array(name.utf8), value: descriptor.encode())
+        }
+    }
+
+    /// Writes this commit's freed pages into new freelist chunks. Returns every page image to write.
+    private func finishFreelist() throws -> ([(PageID, Bytes)], Freelist) {
+        let capacity = Freelist.capacity(pageSize: pageSize)
+        var chunkPages: [PageID] = []
+        // Allocating a chunk page can change what there is to record (it may take a pooled page,
+        // or empty an old chunk), so allocate until the chunks can hold it all.
+        while true {
+            let pending = freedCommitted.count + pool.count
+            let needed = (pending + capacity - 1) / capacity
+            if chunkPages.count >= needed { break }
+            chunkPages.append(allocatePage())
+        }
+        var toRecord = freedCommitted + pool
+        toRecord.sort()
+        var list = freelist
+        var previous = list.head
+        var images: [(PageID, Bytes)] = []
+        for (i, page) in chunkPages.enumerated() {
+            let start = toRecord.count * i / chunkPages.count
+            let end = toRecord.count * (i + 1) / chunkPages.count
+            let chunk = FreelistChunk(page: page, generation: generation, ids: Array(toRecord[start..<end]))
+            images.append((page, Freelist.encode(chunk, next: previous, pageSize: pageSize)))
+            if list.chunks.isEmpty { list.tailConsumed = 0 }
+            list.chunks.append(chunk)
+            previous = page
+        }
+        for (id, node) in changedNodes { images.append((id, node.encode(pageSize: pageSize, number: id))) }
+        for (id, bytes) in changedRaw { images.append((id, bytes)) }
+        images.sort { $0.0 < $1.0 }
+        return (images, list)
+    }
+
+    /// Grows the file if needed, then writes the pages, coalescing runs of adjacent pages.
+    private func writePages(_ pages: [(PageID, Bytes)]) throws {
+        let size = try engine.file.size()
+        let target = engine.growthTarget(forPages: pageCount, currentSize: size)
+        if target > size { try engine.file.grow(to: target) }
+        var index = 0
+        var buffer = Bytes()
+        while index < pages.count {
+            let first = pages[index].0
+            var end = index + 1
+            while end < pages.count, pages[end].0 == pages[end - 1].0 + 1, end - index < 256 { end += 1 }
+            if end - index == 1 {
+                try pages[index].1.withUnsafeBytes { try engine.file.write($0, at: first * UInt64(pageSize)) }
+            } else {
+                buffer.removeAll(keepingCapacity: true)
+                for i in index..<end { buffer.append(contentsOf: pages[i].1) }
+                try buffer.withUnsafeBytes { try engine.file.write($0, at: first * UInt64(pageSize)) }
+            }
+            index = end
+        }
+    }
+}
+
+extension WriteTransaction: NodeSource {
+    var pageReader: PageReader { reader }
+    var maximumDepth: Int { engine.options.maximumDepth }
+    func changedNode(_ id: PageID) -> Node? { changedNodes[id] }
+    func changedRawPage(_ id: PageID) -> Bytes? { changedRaw[id] }
+}

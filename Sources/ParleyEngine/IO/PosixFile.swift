@@ -1,0 +1,273 @@
+// The real file: pread/pwrite, fdatasync, posix_fallocate growth, flock, and a read-only mmap.
+//
+// Invariants:
+// - The mapping is read-only and only ever read below `mappedLimit`, the size the file is known to
+//   have (set after a successful growth or truncation, and at open). Bytes past it are read with
+//   pread, which fails cleanly where a mapped read would raise SIGBUS.
+// - A mapping is reserved larger than the file and followed as the file grows; when the file
+//   outgrows it a larger one replaces it, and the old one stays mapped until the file object dies,
+//   because a reader may still be inside `withBytes` on it.
+// - An exclusive flock marks the database as in use for the life of the open file.
+
+import Glibc
+
+/// One read-only shared mapping of a file; unmapped when the last user lets go.
+final class FileMapping: @unchecked Sendable {
+    let base: UnsafeRawPointer
+    let length: Int
+
+    init?(descriptor: Int32, length: Int) {
+        guard length > 0 else { return nil }
+        let address = mmap(nil, length, PROT_READ, MAP_SHARED, descriptor, 0)
+        guard let address, address != MAP_FAILED else { return nil }
+        self.base = UnsafeRawPointer(address)
+        self.length = length
+    }
+
+    deinit { munmap(UnsafeMutableRawPointer(mutating: base), length) }
+}
+
+/// A `StorageFile` over a POSIX file descriptor.
+public final class PosixFile: StorageFile, @unchecked Sendable {
+    public let path: String
+    private let descriptor: Int32
+    private let state = Locked(State())
+
+    private struct State {
+        var closed = false
+        var locked = false
+        /// The size the file is known to have; mapped reads stay below it.
+        var knownSize: UInt64 = 0
+        var mapping: FileMapping?
+        /// Earlier mappings, kept alive because a reader may still be using them.
+        var retired: [FileMapping] = []
+    }
+
+    /// Smallest reservation of address space for the mapping (the file need not be this large).
+    static let minimumMappingReservation = 1 << 30
+
+    init(path: String, descriptor: Int32) throws {
+        self.path = path
+        self.descriptor = descriptor
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else {
+            let code = errno
+            Glibc.close(descriptor)
+            throw EngineError.io(operation: "fstat", path: path, errno: code)
+        }
+        let size = UInt64(max(0, info.st_size))
+        state.withLock { $0.knownSize = size }
+        remapIfNeeded(size: size)
+    }
+
+    deinit {
+        state.withLock { state in
+            if !state.closed {
+                if state.locked { _ = flock(descriptor, LOCK_UN) }
+                Glibc.close(descriptor)
+                state.closed = true
+            }
+        }
+    }
+
+    /// Makes sure the mapping covers `size` bytes, replacing it with a larger one when needed.
+    private func remapIfNeeded(size: UInt64) {
+        state.withLock { state in
+            if let mapping = state.mapping, UInt64(mapping.length) >= size { return }
+            guard !state.closed else { return }
+            let wanted = max(Self.minimumMappingReservation, Int(clamping: size) &* 2)
+            // Round up to a whole number of pages of the machine.
+            let osPage = max(4096, Int(sysconf(Int32(_SC_PAGESIZE))))
+            let rounded = (wanted + osPage - 1) / osPage * osPage
+            guard let fresh = FileMapping(descriptor: descriptor, length: rounded) else {
+                // Without a mapping every read goes through pread; slower, still correct.
+                return
+            }
+            if let old = state.mapping { state.retired.append(old) }
+            state.mapping = fresh
+        }
+    }
+
+    public func size() throws -> UInt64 {
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { throw EngineError.io(operation: "fstat", path: path, errno: errno) }
+        return UInt64(max(0, info.st_size))
+    }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws {
+        guard let base = buffer.baseAddress, buffer.count > 0 else { return }
+        guard offset <= UInt64(Int64.max) - UInt64(buffer.count) else {
+            throw EngineError.invalidArgument("read range past the largest file offset")
+        }
+        var done = 0
+        while done < buffer.count {
+            let n = pread(descriptor, base + done, buffer.count - done, off_t(offset) + off_t(done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw EngineError.io(operation: "pread", path: path, errno: errno)
+            }
+            if n == 0 {
+                throw EngineError.io(operation: "pread (short read at end of file)", path: path, errno: EIO)
+            }
+            done += n
+        }
+    }
+
+    public func withBytes<R>(at offset: UInt64, count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        guard count >= 0, offset <= UInt64(Int64.max) - UInt64(count) else {
+            throw EngineError.invalidArgument("read range past the largest file offset")
+        }
+        let end = offset + UInt64(count)
+        let mapping: FileMapping? = state.withLock { state in
+            guard !state.closed, end <= state.knownSize, let m = state.mapping, end <= UInt64(m.length) else { return nil }
+            return m
+        }
+        if let mapping {
+            // Keeps the mapping alive for the duration of `body`.
+            return try withExtendedLifetime(mapping) {
+                try body(UnsafeRawBufferPointer(start: mapping.base + Int(offset), count: count))
+            }
+        }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(count, 1), alignment: 16)
+        defer { buffer.deallocate() }
+        let slice = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count])
+        try read(into: slice, at: offset)
+        return try body(UnsafeRawBufferPointer(slice))
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        guard offset <= UInt64(Int64.max) - UInt64(bytes.count) else {
+            throw EngineError.invalidArgument("write range past the largest file offset")
+        }
+        var done = 0
+        while done < bytes.count {
+            let n = pwrite(descriptor, base + done, bytes.count - done, off_t(offset) + off_t(done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                let code = errno
+                if code == ENOSPC || code == EDQUOT { throw EngineError.diskFull(path: path) }
+                throw EngineError.io(operation: "pwrite", path: path, errno: code)
+            }
+            done += n
+        }
+        let end = offset + UInt64(bytes.count)
+        let grew: Bool = state.withLock { state in
+            guard end > state.knownSize else { return false }
+            state.knownSize = end
+            return true
+        }
+        if grew { remapIfNeeded(size: end) }
+    }
+
+    public func sync() throws {
+        while fdatasync(descriptor) != 0 {
+            // EINTR is the only failure that means "not attempted"; every other one is final.
+            if errno == EINTR { continue }
+            throw EngineError.io(operation: "fdatasync", path: path, errno: errno)
+        }
+    }
+
+    public func grow(to size: UInt64) throws {
+        guard size <= UInt64(Int64.max) else { throw EngineError.invalidArgument("file size \(size) too large") }
+        let current = try self.size()
+        guard size > current else { return }
+        var result: Int32
+        repeat {
+            result = posix_fallocate(descriptor, off_t(current), off_t(size - current))
+        } while result == EINTR
+        if result == EOPNOTSUPP || result == EINVAL {
+            // File systems without fallocate: extend the size instead.
+            guard ftruncate(descriptor, off_t(size)) == 0 else {
+                throw EngineError.io(operation: "ftruncate", path: path, errno: errno)
+            }
+        } else if result == ENOSPC || result == EDQUOT {
+            throw EngineError.diskFull(path: path)
+        } else if result != 0 {
+            throw EngineError.io(operation: "posix_fallocate", path: path, errno: result)
+        }
+        state.withLock { $0.knownSize = max($0.knownSize, size) }
+        remapIfNeeded(size: size)
+    }
+
+    public func truncate(to size: UInt64) throws {
+        guard size <= UInt64(Int64.max) else { throw EngineError.invalidArgument("file size \(size) too large") }
+        // Lower the readable limit first so no mapped read can reach the bytes being cut.
+        state.withLock { $0.knownSize = min($0.knownSize, size) }
+        guard ftruncate(descriptor, off_t(size)) == 0 else {
+            throw EngineError.io(operation: "ftruncate", path: path, errno: errno)
+        }
+        state.withLock { $0.knownSize = size }
+        remapIfNeeded(size: size)
+    }
+
+    public func lockExclusive() throws {
+        while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+            if errno == EINTR { continue }
+            if errno == EWOULDBLOCK { throw EngineError.fileInUse(path: path) }
+            throw EngineError.io(operation: "flock", path: path, errno: errno)
+        }
+        state.withLock { $0.locked = true }
+    }
+
+    public func close() {
+        state.withLock { state in
+            guard !state.closed else { return }
+            if state.locked { _ = flock(descriptor, LOCK_UN) }
+            Glibc.close(descriptor)
+            state.closed = true
+            state.knownSize = 0
+        }
+    }
+}
+
+/// The real file system.
+public struct PosixFileSystem: FileSystem {
+    public init() {}
+
+    public func openFile(at path: String, _ disposition: OpenDisposition) throws -> any StorageFile {
+        var flags = O_RDWR | O_CLOEXEC
+        if disposition == .createIfMissing { flags |= O_CREAT }
+        var descriptor: Int32
+        repeat {
+            descriptor = Glibc.open(path, flags, 0o644)
+        } while descriptor < 0 && errno == EINTR
+        guard descriptor >= 0 else { throw EngineError.io(operation: "open", path: path, errno: errno) }
+        return try PosixFile(path: path, descriptor: descriptor)
+    }
+
+    public func fileExists(at path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0
+    }
+
+    public func removeFile(at path: String) throws {
+        guard unlink(path) == 0 else { throw EngineError.io(operation: "unlink", path: path, errno: errno) }
+    }
+
+    public func moveFile(from source: String, to destination: String) throws {
+        // link + unlink rather than rename: link fails when the destination exists, so a file that
+        // appeared meanwhile is never replaced.
+        guard link(source, destination) == 0 else {
+            throw EngineError.io(operation: "link", path: destination, errno: errno)
+        }
+        guard unlink(source) == 0 else { throw EngineError.io(operation: "unlink", path: source, errno: errno) }
+    }
+
+    public func syncDirectory(containing path: String) throws {
+        let directory = Self.directory(of: path)
+        let descriptor = Glibc.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw EngineError.io(operation: "open directory", path: directory, errno: errno) }
+        defer { Glibc.close(descriptor) }
+        while fsync(descriptor) != 0 {
+            if errno == EINTR { continue }
+            throw EngineError.io(operation: "fsync directory", path: directory, errno: errno)
+        }
+    }
+
+    static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        let head = path[..<slash]
+        return head.isEmpty ? "/" : String(head)
+    }
+}
