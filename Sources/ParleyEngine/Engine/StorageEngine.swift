@@ -93,14 +93,15 @@ public final class StorageEngine: @unchecked Sendable {
             try file.sync()
             try fileSystem.moveFile(from: temporary, to: path)
             try fileSystem.syncDirectory(containing: path)
-            // The lock stays with the open file; `open` takes it again, harmlessly.
-            return file
+            file.close()
         } catch {
             file.close()
             if case EngineError.fileInUse = error { throw EngineError.fileInUse(path: path) }
             try? fileSystem.removeFile(at: temporary)
             throw error
         }
+        // Opened again under its real name, so that errors name it.
+        return try fileSystem.openFile(at: path, .existing)
     }
 
     private init(path: String, file: any StorageFile, options: EngineOptions, fileSystem: any FileSystem) throws {
@@ -132,7 +133,9 @@ public final class StorageEngine: @unchecked Sendable {
                     problems.append("meta page \(slot) belongs to another database")
                 } else if meta.pageCount > fileSize / UInt64(pageSize) {
                     problems.append("meta page \(slot) counts \(meta.pageCount) pages, the file holds \(fileSize / UInt64(pageSize))")
-                } else if best == nil || meta.generation > best!.generation {
+                } else if let current = best, current.generation >= meta.generation {
+                    // Keep the newer one.
+                } else {
                     best = meta
                 }
             case .failure(let error):
@@ -160,6 +163,9 @@ public final class StorageEngine: @unchecked Sendable {
 
     /// Free pages recorded in the committed freelist.
     public var freePageCount: UInt64 { state.withLock { $0.committed.freelist.freeCount } }
+
+    /// The committed freelist (for the integrity walk and tests).
+    var committedFreelist: Freelist { state.withLock { $0.committed.freelist } }
 
     /// Why the engine refuses writes, if it does.
     public var readOnlyReason: String? { state.withLock { $0.latched } }
