@@ -17,7 +17,7 @@
 import Glibc
 
 /// A small deterministic generator (SplitMix64) for choosing what survives a power loss.
-private struct SplitMix64 {
+struct SplitMix64: RandomNumberGenerator {
     private var state: UInt64
 
     init(seed: UInt64) { state = seed }
