@@ -19,8 +19,8 @@ extension WriteTransaction {
         guard value.count <= Self.maximumValueLength else {
             throw EngineError.valueTooLarge(length: value.count, maximum: Self.maximumValueLength)
         }
-        let stored = storeValue(key: key, value: value)
         guard tree.root != 0 else {
+            let stored = storeValue(key: key, value: value)
             let id = allocatePage()
             changedNodes[id] = .leaf(LeafNode(keys: [key], values: [stored]))
             tree = TreeDescriptor(root: id, count: 1)
@@ -32,11 +32,16 @@ extension WriteTransaction {
         }
         let (index, found) = leaf.search(key)
         if found {
+            // Read the old value's chain before anything changes, so a corrupt one changes nothing.
+            _ = try overflowPages(leaf.values[index])
             try freeValue(leaf.values[index])
-            leaf.values[index] = stored
+            leaf.values[index] = storeValue(key: key, value: value)
         } else {
             leaf.keys.insert(key, at: index)
-            leaf.values.insert(stored, at: index)
+            leaf.values.insert(storeValue(key: key, value: value), at: index)
+            guard tree.count < UInt64.max else {
+                throw EngineError.corruptPage(page: tree.root, reason: "tree entry count overflows")
+            }
             tree.count += 1
         }
         try rebalance(path: path, changed: leafID, node: .leaf(leaf), tree: &tree)
@@ -58,20 +63,30 @@ extension WriteTransaction {
         return true
     }
 
-    /// Frees every page of the subtree at `root` (overflow chains included).
+    /// Frees every page of the subtree at `root` (overflow chains included). Every page is found
+    /// first and freed only when the whole walk succeeded, so a corrupt page frees nothing.
     func freeSubtree(_ root: PageID) throws {
         guard root != 0 else { return }
         var stack: [(PageID, Int)] = [(root, 0)]
         var seen = Set<PageID>()
+        var pages: [PageID] = []
         while let (id, depth) = stack.popLast() {
             guard depth < maximumDepth, seen.insert(id).inserted else {
                 throw EngineError.corruptPage(page: id, reason: "tree has a cycle or is too deep")
             }
             switch try node(id) {
             case .branch(let branch): for child in branch.children { stack.append((child, depth + 1)) }
-            case .leaf(let leaf): for value in leaf.values { try freeValue(value) }
+            case .leaf(let leaf): for value in leaf.values { pages.append(contentsOf: try overflowPages(value)) }
             }
-            freePage(id)
+            pages.append(id)
+        }
+        for id in pages { freePage(id) }
+    }
+
+    private func overflowPages(_ value: LeafValue) throws -> [PageID] {
+        guard case .overflow(let first, let length) = value else { return [] }
+        return try Overflow.walk(first: first, length: length, pageSize: pageSize) { id, body in
+            try withRawPage(id, body)
         }
     }
 
@@ -108,11 +123,7 @@ extension WriteTransaction {
     }
 
     private func freeValue(_ value: LeafValue) throws {
-        guard case .overflow(let first, let length) = value else { return }
-        let ids = try Overflow.walk(first: first, length: length, pageSize: pageSize) { id, body in
-            try withRawPage(id, body)
-        }
-        for id in ids { freePage(id) }
+        for id in try overflowPages(value) { freePage(id) }
     }
 
     /// Writes `node` (the new contents of page `changed`, reached by `path`) and fixes every level
@@ -139,7 +150,7 @@ extension WriteTransaction {
                     : concatenate(sibling, current, separator: separator, page: currentID)
                 freePage(currentID)
                 freePage(siblingID)
-                let (pieces, separators) = split(merged)
+                let (pieces, separators) = try split(merged, page: currentID)
                 let ids = pieces.map { piece -> PageID in
                     let id = allocatePage()
                     changedNodes[id] = piece
@@ -149,7 +160,7 @@ extension WriteTransaction {
                 parent.children.replaceSubrange(leftIndex...leftIndex + 1, with: ids)
                 parent.keys.insert(contentsOf: separators, at: leftIndex)
             } else {
-                let (ids, separators) = place(current, replacing: currentID)
+                let (ids, separators) = try place(current, replacing: currentID)
                 if ids.count == 1, ids[0] == currentID {
                     // Same page, already this transaction's: the ancestors already point to it.
                     return
@@ -170,11 +181,11 @@ extension WriteTransaction {
             freePage(currentID)
             tree.root = branch.children[0]
         default:
-            var (ids, separators) = place(current, replacing: currentID)
+            var (ids, separators) = try place(current, replacing: currentID)
             // A root that split gets a new root above it (repeatedly, in the rare case that one
             // is too large too).
             while ids.count > 1 {
-                let (rootIDs, rootSeparators) = place(.branch(BranchNode(keys: separators, children: ids)), replacing: nil)
+                let (rootIDs, rootSeparators) = try place(.branch(BranchNode(keys: separators, children: ids)), replacing: nil)
                 ids = rootIDs
                 separators = rootSeparators
             }
@@ -184,8 +195,8 @@ extension WriteTransaction {
 
     /// Stores `node`, cut into pieces if it is too large, on writable pages: the first piece on
     /// `replacing` if this transaction already owns it, else on fresh pages (freeing `replacing`).
-    private func place(_ node: Node, replacing old: PageID?) -> ([PageID], [Bytes]) {
-        let (pieces, separators) = split(node)
+    private func place(_ node: Node, replacing old: PageID?) throws -> ([PageID], [Bytes]) {
+        let (pieces, separators) = try split(node, page: old ?? 0)
         var ids: [PageID] = []
         for (i, piece) in pieces.enumerated() {
             let id: PageID
@@ -202,7 +213,20 @@ extension WriteTransaction {
     }
 
     /// Cuts a node that is too large for a page into balanced pieces, with the separators between.
-    private func split(_ node: Node) -> ([Node], [Bytes]) {
+    /// Cells read from disk were checked against the quarter-page limit, so the pieces fit; if one
+    /// does not anyway, that is reported as corruption rather than written past a page.
+    private func split(_ node: Node, page: PageID) throws -> ([Node], [Bytes]) {
+        let (pieces, separators) = cut(node)
+        for piece in pieces where piece.encodedSize > pageSize {
+            throw EngineError.corruptPage(page: page, reason: "a node cannot be cut into pieces that fit a page")
+        }
+        if case .branch = node, pieces.contains(where: { if case .branch(let b) = $0 { return b.keys.isEmpty } else { return false } }) {
+            throw EngineError.corruptPage(page: page, reason: "a branch cannot be cut into pieces with keys")
+        }
+        return (pieces, separators)
+    }
+
+    private func cut(_ node: Node) -> ([Node], [Bytes]) {
         guard node.encodedSize > pageSize else { return ([node], []) }
         switch node {
         case .leaf(let leaf):
@@ -220,8 +244,10 @@ extension WriteTransaction {
         case .branch(let branch):
             // The key at each cut moves up; the pieces keep the keys between cuts.
             let sizes = branch.keys.map { BranchNode.cellSize(keyLength: $0.count) }
+            // A cut at the last key would leave a piece with no keys: move it one to the left.
             let cuts = balancedCuts(sizes: sizes, fixed: TreeLayout.branchSlotsOffset, capacity: pageSize)
-                .filter { $0 > 0 && $0 < branch.keys.count - 1 }
+                .map { $0 == branch.keys.count - 1 ? $0 - 1 : $0 }
+                .filter { $0 > 0 }
             var pieces: [Node] = []
             var separators: [Bytes] = []
             var start = 0

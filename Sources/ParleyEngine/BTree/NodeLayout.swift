@@ -64,6 +64,12 @@ struct LeafView {
             case 1: payload = 8
             default: throw EngineError.corruptPage(page: id, reason: "leaf cell \(i) has unknown kind \(kind)")
             }
+            // The size limits writers keep; a larger cell could not be split into pages later.
+            guard keyLength <= TreeLayout.maximumKeyLength(pageSize: page.count),
+                  TreeLayout.slotSize + TreeLayout.leafCellHeader + keyLength + payload <= TreeLayout.maximumCell(pageSize: page.count)
+            else {
+                throw EngineError.corruptPage(page: id, reason: "leaf cell \(i) is larger than a cell may be")
+            }
             guard payload <= page.count, offset + TreeLayout.leafCellHeader + keyLength + payload <= page.count else {
                 throw EngineError.corruptPage(page: id, reason: "leaf cell \(i) runs past the page")
             }
@@ -143,6 +149,9 @@ struct BranchView {
                 throw EngineError.corruptPage(page: id, reason: "branch slot \(i) points outside the page")
             }
             let keyLength = Int(page.loadLE(UInt16.self, at: offset))
+            guard keyLength <= TreeLayout.maximumKeyLength(pageSize: page.count) else {
+                throw EngineError.corruptPage(page: id, reason: "branch key \(i) is longer than a key may be")
+            }
             guard offset + TreeLayout.branchCellHeader + keyLength <= page.count else {
                 throw EngineError.corruptPage(page: id, reason: "branch cell \(i) runs past the page")
             }

@@ -17,6 +17,8 @@ protocol NodeSource {
     func changedNode(_ id: PageID) -> Node?
     /// An overflow page this transaction wrote, if `id` is one.
     func changedRawPage(_ id: PageID) -> Bytes?
+    /// Throws once the transaction has ended: its pages may be reused from then on.
+    func checkSourceUsable() throws
 }
 
 extension NodeSource {

@@ -54,14 +54,17 @@ enum Overflow {
         withPage: (PageID, (UnsafeRawBufferPointer) throws -> Void) throws -> Void,
         visit: @escaping (UnsafeRawBufferPointer) -> Void
     ) throws -> [PageID] {
+        guard Int(length) <= WriteTransaction.maximumValueLength else {
+            throw EngineError.corruptPage(page: first, reason: "overflow value of \(length) bytes exceeds the maximum")
+        }
         let per = capacity(pageSize: pageSize)
         let expected = pagesNeeded(length: Int(length), pageSize: pageSize)
         var ids: [PageID] = []
-        ids.reserveCapacity(expected)
+        var seen = Set<PageID>()
         var id = first
         var remaining = Int(length)
         for index in 0..<expected {
-            guard !ids.contains(id) else { throw EngineError.corruptPage(page: id, reason: "overflow chain has a cycle") }
+            guard seen.insert(id).inserted else { throw EngineError.corruptPage(page: id, reason: "overflow chain has a cycle") }
             ids.append(id)
             var next: PageID = 0
             try withPage(id) { page in
@@ -92,7 +95,8 @@ enum Overflow {
         withPage: (PageID, (UnsafeRawBufferPointer) throws -> Void) throws -> Void
     ) throws -> Bytes {
         var value = Bytes()
-        value.reserveCapacity(Int(length))
+        // Reserved only up to a bound: the length is not trusted until the chain has been read.
+        value.reserveCapacity(min(Int(length), 1 << 20))
         try walk(first: first, length: length, pageSize: pageSize, withPage: withPage) { value.append(contentsOf: $0) }
         return value
     }

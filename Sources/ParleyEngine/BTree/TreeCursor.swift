@@ -32,6 +32,7 @@ public final class TreeCursor {
     /// The entry under the cursor.
     public var current: (key: Bytes, value: Bytes)? {
         get throws {
+            try source.checkSourceUsable()
             try refreshIfChanged()
             guard positioned, index >= 0, index < leaf.keys.count else { return nil }
             return (leaf.keys[index], try source.readValue(leaf.values[index]))
@@ -47,6 +48,7 @@ public final class TreeCursor {
     /// Moves to the first entry.
     @discardableResult
     public func first() throws -> (key: Bytes, value: Bytes)? {
+        try source.checkSourceUsable()
         try reset()
         try descend(toward: .first)
         return try settleForward()
@@ -55,6 +57,7 @@ public final class TreeCursor {
     /// Moves to the last entry.
     @discardableResult
     public func last() throws -> (key: Bytes, value: Bytes)? {
+        try source.checkSourceUsable()
         try reset()
         try descend(toward: .last)
         index = leaf.keys.count - 1
@@ -64,6 +67,7 @@ public final class TreeCursor {
     /// Moves to the first entry whose key is `key` or after it.
     @discardableResult
     public func seek(atOrAfter key: Bytes) throws -> (key: Bytes, value: Bytes)? {
+        try source.checkSourceUsable()
         try reset()
         try descend(toward: .key(key))
         index = leaf.search(key).index
@@ -73,6 +77,7 @@ public final class TreeCursor {
     /// Moves to the last entry whose key is `key` or before it.
     @discardableResult
     public func seek(atOrBefore key: Bytes) throws -> (key: Bytes, value: Bytes)? {
+        try source.checkSourceUsable()
         try reset()
         try descend(toward: .key(key))
         let (i, found) = leaf.search(key)
@@ -83,6 +88,7 @@ public final class TreeCursor {
     /// Moves to the next entry; nil past the last.
     @discardableResult
     public func next() throws -> (key: Bytes, value: Bytes)? {
+        try source.checkSourceUsable()
         if currentVersion() != version {
             // The tree changed: find the old key again; if it is gone, its successor is the next.
             guard positioned, let key = currentKey else { return nil }
@@ -97,6 +103,7 @@ public final class TreeCursor {
     /// Moves to the previous entry; nil before the first.
     @discardableResult
     public func previous() throws -> (key: Bytes, value: Bytes)? {
+        try source.checkSourceUsable()
         if currentVersion() != version {
             guard positioned, let key = currentKey else { return nil }
             let landed = try seek(atOrBefore: key)

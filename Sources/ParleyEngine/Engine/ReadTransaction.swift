@@ -35,7 +35,16 @@ public final class ReadTransaction: @unchecked Sendable {
         if wasOpen { engine.readerFinished(generation: meta.generation) }
     }
 
+    /// True while the transaction may be read: not closed, and its engine not closed.
+    var isUsable: Bool { !closedFlag.withLock { $0 } && !engine.isClosed }
+
+    func checkUsable() throws {
+        guard !closedFlag.withLock({ $0 }) else { throw EngineError.invalidArgument("the read transaction has ended") }
+        guard !engine.isClosed else { throw EngineError.closed }
+    }
+
     private func descriptor(_ tree: String) throws -> TreeDescriptor {
+        try checkUsable()
         guard let descriptor = try treeDescriptor(named: tree, catalogRoot: meta.catalog.root) else {
             throw EngineError.treeNotFound(name: tree)
         }
@@ -44,11 +53,13 @@ public final class ReadTransaction: @unchecked Sendable {
 
     /// True when a tree of this name exists.
     public func treeExists(_ tree: String) throws -> Bool {
-        try treeDescriptor(named: tree, catalogRoot: meta.catalog.root) != nil
+        try checkUsable()
+        return try treeDescriptor(named: tree, catalogRoot: meta.catalog.root) != nil
     }
 
     /// The names of every tree, in byte order.
     public func treeNames() throws -> [String] {
+        try checkUsable()
         let cursor = TreeCursor(source: self, root: meta.catalog.root)
         var names: [String] = []
         var entry = try cursor.first()
@@ -75,6 +86,7 @@ public final class ReadTransaction: @unchecked Sendable {
 
 extension ReadTransaction: NodeSource {
     var pageReader: PageReader { reader }
+    func checkSourceUsable() throws { try checkUsable() }
     var maximumDepth: Int { engine.options.maximumDepth }
     func changedNode(_ id: PageID) -> Node? { nil }
     func changedRawPage(_ id: PageID) -> Bytes? { nil }

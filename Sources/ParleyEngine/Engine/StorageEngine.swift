@@ -32,7 +32,7 @@ public final class StorageEngine: @unchecked Sendable {
     let fileSystem: any FileSystem
     let file: any StorageFile
 
-    private let writerLock = PThreadMutex()
+    private let writerGate = WriterGate()
     private let state: Locked<State>
 
     private struct State {
@@ -189,7 +189,7 @@ public final class StorageEngine: @unchecked Sendable {
 
     /// Starts the write transaction, waiting while another one is open.
     public func beginWrite() throws -> WriteTransaction {
-        writerLock.lock()
+        try writerGate.acquire()
         do {
             let (committed, limit) = try state.withLock { state -> (CommittedState, UInt64) in
                 guard !state.closed else { throw EngineError.closed }
@@ -199,7 +199,7 @@ public final class StorageEngine: @unchecked Sendable {
             }
             return WriteTransaction(engine: self, base: committed, reusableUpTo: limit)
         } catch {
-            writerLock.unlock()
+            writerGate.release()
             throw error
         }
     }
@@ -217,17 +217,19 @@ public final class StorageEngine: @unchecked Sendable {
         }
     }
 
-    /// Closes the database: waits for the write transaction, then releases the file and its lock.
-    /// Read transactions still open fail from then on with an error.
+    /// Closes the database and releases the file and its lock. A write transaction still open may
+    /// not commit after this; one already committing finishes first (the file is released when it
+    /// ends). Read transactions still open fail from then on with `EngineError.closed`.
     public func close() {
-        writerLock.withLock {
-            let wasOpen = state.withLock { state -> Bool in
-                defer { state.closed = true }
-                return !state.closed
-            }
-            if wasOpen { file.close() }
+        let closeNow = state.withLock { state -> Bool in
+            defer { state.closed = true }
+            return !state.closed && !state.writerActive
         }
+        if closeNow { file.close() }
     }
+
+    /// True once `close()` was called.
+    var isClosed: Bool { state.withLock { $0.closed } }
 
     // MARK: - For transactions
 
@@ -240,11 +242,14 @@ public final class StorageEngine: @unchecked Sendable {
     }
 
     func writerFinished(committed: CommittedState?) {
-        state.withLock { state in
+        let closeNow = state.withLock { state -> Bool in
             if let committed { state.committed = committed }
             state.writerActive = false
+            return state.closed
         }
-        writerLock.unlock()
+        // A close() that came while this transaction was open left the file to us.
+        if closeNow { file.close() }
+        writerGate.release()
     }
 
     /// Latches the engine read-only after a failed write or sync; the first reason sticks.

@@ -36,6 +36,9 @@ public final class WriteTransaction {
     /// Bumped by every change, so cursors can tell the tree moved under them.
     private(set) var version = 0
     private var finished = false
+    /// Set when a change failed part-way: what it did cannot be undone piecemeal, so the
+    /// transaction may only be aborted.
+    private var failure: Error?
 
     init(engine: StorageEngine, base: CommittedState, reusableUpTo: UInt64) {
         self.engine = engine
@@ -91,7 +94,7 @@ public final class WriteTransaction {
     public func dropTree(_ tree: String) throws {
         try checkOpen()
         let descriptor = try existing(tree)
-        try freeSubtree(descriptor.root)
+        try changing { try freeSubtree(descriptor.root) }
         trees[tree] = nil
         changedTrees.remove(tree)
         droppedTrees.insert(tree)
@@ -113,8 +116,14 @@ public final class WriteTransaction {
     /// Stores `value` under `key` in `tree`, replacing any value there.
     public func put(_ tree: String, _ key: Bytes, _ value: Bytes) throws {
         try checkOpen()
+        guard key.count <= maximumKeyLength else {
+            throw EngineError.keyTooLarge(length: key.count, maximum: maximumKeyLength)
+        }
+        guard value.count <= Self.maximumValueLength else {
+            throw EngineError.valueTooLarge(length: value.count, maximum: Self.maximumValueLength)
+        }
         var descriptor = try existing(tree)
-        try put(into: &descriptor, key: key, value: value)
+        try changing { try put(into: &descriptor, key: key, value: value) }
         trees[tree] = descriptor
         changedTrees.insert(tree)
         version += 1
@@ -125,7 +134,7 @@ public final class WriteTransaction {
     public func delete(_ tree: String, _ key: Bytes) throws -> Bool {
         try checkOpen()
         var descriptor = try existing(tree)
-        let removed = try delete(from: &descriptor, key: key)
+        let removed = try changing { try delete(from: &descriptor, key: key) }
         if removed {
             trees[tree] = descriptor
             changedTrees.insert(tree)
@@ -151,6 +160,19 @@ public final class WriteTransaction {
 
     func checkOpen() throws {
         guard !finished else { throw EngineError.invalidArgument("the transaction has ended") }
+        if let failure {
+            throw EngineError.invalidArgument("an earlier change in this transaction failed (\(failure)); abort it")
+        }
+    }
+
+    /// Runs a change; if it fails after its arguments were accepted, the transaction is spoiled.
+    private func changing<R>(_ body: () throws -> R) throws -> R {
+        do {
+            return try body()
+        } catch {
+            failure = error
+            throw error
+        }
     }
 
     // MARK: - Pages
@@ -289,6 +311,7 @@ public final class WriteTransaction {
 
 extension WriteTransaction: NodeSource {
     var pageReader: PageReader { reader }
+    func checkSourceUsable() throws { try checkOpen() }
     var maximumDepth: Int { engine.options.maximumDepth }
     func changedNode(_ id: PageID) -> Node? { changedNodes[id] }
     func changedRawPage(_ id: PageID) -> Bytes? { changedRaw[id] }

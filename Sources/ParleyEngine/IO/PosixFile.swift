@@ -62,11 +62,9 @@ public final class PosixFile: StorageFile, @unchecked Sendable {
 
     deinit {
         state.withLock { state in
-            if !state.closed {
-                if state.locked { _ = flock(descriptor, LOCK_UN) }
-                Glibc.close(descriptor)
-                state.closed = true
-            }
+            if !state.closed, state.locked { _ = flock(descriptor, LOCK_UN) }
+            Glibc.close(descriptor)
+            state.closed = true
         }
     }
 
@@ -89,12 +87,14 @@ public final class PosixFile: StorageFile, @unchecked Sendable {
     }
 
     public func size() throws -> UInt64 {
+        try checkOpen()
         var info = stat()
         guard fstat(descriptor, &info) == 0 else { throw EngineError.io(operation: "fstat", path: path, errno: errno) }
         return UInt64(max(0, info.st_size))
     }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws {
+        try checkOpen()
         guard let base = buffer.baseAddress, buffer.count > 0 else { return }
         guard offset <= UInt64(Int64.max) - UInt64(buffer.count) else {
             throw EngineError.invalidArgument("read range past the largest file offset")
@@ -136,6 +136,7 @@ public final class PosixFile: StorageFile, @unchecked Sendable {
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws {
+        try checkOpen()
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         guard offset <= UInt64(Int64.max) - UInt64(bytes.count) else {
             throw EngineError.invalidArgument("write range past the largest file offset")
@@ -161,6 +162,7 @@ public final class PosixFile: StorageFile, @unchecked Sendable {
     }
 
     public func sync() throws {
+        try checkOpen()
         while fdatasync(descriptor) != 0 {
             // EINTR is the only failure that means "not attempted"; every other one is final.
             if errno == EINTR { continue }
@@ -169,6 +171,7 @@ public final class PosixFile: StorageFile, @unchecked Sendable {
     }
 
     public func grow(to size: UInt64) throws {
+        try checkOpen()
         guard size <= UInt64(Int64.max) else { throw EngineError.invalidArgument("file size \(size) too large") }
         let current = try self.size()
         guard size > current else { return }
@@ -191,6 +194,7 @@ public final class PosixFile: StorageFile, @unchecked Sendable {
     }
 
     public func truncate(to size: UInt64) throws {
+        try checkOpen()
         guard size <= UInt64(Int64.max) else { throw EngineError.invalidArgument("file size \(size) too large") }
         // Lower the readable limit first so no mapped read can reach the bytes being cut.
         state.withLock { $0.knownSize = min($0.knownSize, size) }
@@ -202,6 +206,7 @@ public final class PosixFile: StorageFile, @unchecked Sendable {
     }
 
     public func lockExclusive() throws {
+        try checkOpen()
         while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
             if errno == EINTR { continue }
             if errno == EWOULDBLOCK { throw EngineError.fileInUse(path: path) }
@@ -210,14 +215,25 @@ public final class PosixFile: StorageFile, @unchecked Sendable {
         state.withLock { $0.locked = true }
     }
 
+    /// Releases the lock and the file. The descriptor number stays reserved (pointing at
+    /// /dev/null) until this object dies, so a reader racing with close can never read another
+    /// file that reused the number; reads after close throw.
     public func close() {
         state.withLock { state in
             guard !state.closed else { return }
             if state.locked { _ = flock(descriptor, LOCK_UN) }
-            Glibc.close(descriptor)
+            let null = Glibc.open("/dev/null", O_RDWR | O_CLOEXEC)
+            if null >= 0 {
+                _ = dup2(null, descriptor)
+                Glibc.close(null)
+            }
             state.closed = true
             state.knownSize = 0
         }
+    }
+
+    private func checkOpen() throws {
+        if state.withLock({ $0.closed }) { throw EngineError.closed }
     }
 }
 

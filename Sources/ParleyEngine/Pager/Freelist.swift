@@ -122,6 +122,15 @@ struct Freelist: Equatable, Sendable {
             page = next
         }
         list.chunks = newestFirst.reversed()
+        // A page listed twice, or a chunk page listed as free, would be handed out twice.
+        var listed = seen
+        for (i, chunk) in list.chunks.enumerated() {
+            for id in (i == 0 ? Array(chunk.ids.dropFirst(min(Int(meta.freelistTailConsumed), chunk.ids.count))) : chunk.ids) {
+                guard listed.insert(id).inserted else {
+                    throw EngineError.corruptPage(page: chunk.page, reason: "freelist lists page \(id) twice or as a chunk")
+                }
+            }
+        }
         list.tailConsumed = Int(meta.freelistTailConsumed)
         guard let tail = list.chunks.first, list.tailConsumed <= tail.ids.count else {
             throw EngineError.corruptPage(page: meta.slot, reason: "freelist tail consumed count out of range")

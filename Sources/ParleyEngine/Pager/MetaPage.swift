@@ -100,6 +100,10 @@ struct MetaPage: Equatable, Sendable {
             freeCount: page.loadLE(UInt64.self, at: freeCountOffset),
             logSequence: page.loadLE(UInt64.self, at: logSequenceOffset),
             identity: Array(page[identityOffset..<identityOffset + 16]))
+        // Far below where `generation + 1` could overflow; no database commits 2^62 times.
+        guard meta.generation >= 1, meta.generation < 1 << 62 else {
+            return .failure(.corruptPage(page: number, reason: "meta generation \(meta.generation) is implausible"))
+        }
         guard meta.slot == number else {
             return .failure(.corruptPage(page: number, reason: "meta generation \(meta.generation) in the wrong slot"))
         }
