@@ -1,0 +1,93 @@
+// The operations a log record carries, and their encoding (docs/FORMAT.md, "Log records").
+//
+// A record's payload is a sequence of operations, each an opcode byte followed by its fields; byte
+// strings are a varint length and the bytes. Decoding checks every length against the payload, so
+// a damaged record is an error, never a read past its end.
+
+/// One change to a named tree, as the log records it.
+public enum LogOperation: Equatable, Sendable {
+    case createTree(String)
+    case dropTree(String)
+    case put(tree: String, key: Bytes, value: Bytes)
+    case delete(tree: String, key: Bytes)
+    /// Removes every key `k` with `start <= k < end`.
+    case deleteRange(tree: String, start: Bytes, end: Bytes)
+
+    private static let createCode: UInt8 = 1
+    private static let dropCode: UInt8 = 2
+    private static let putCode: UInt8 = 3
+    private static let deleteCode: UInt8 = 4
+    private static let rangeCode: UInt8 = 5
+
+    func encode(into out: inout Bytes) {
+        func string(_ bytes: Bytes) {
+            Varint.append(UInt64(bytes.count), to: &out)
+            out.append(contentsOf: bytes)
+        }
+        switch self {
+        case .createTree(let tree):
+            out.append(Self.createCode)
+            string(Array(tree.utf8))
+        case .dropTree(let tree):
+            out.append(Self.dropCode)
+            string(Array(tree.utf8))
+        case .put(let tree, let key, let value):
+            out.append(Self.putCode)
+            string(Array(tree.utf8))
+            string(key)
+            string(value)
+        case .delete(let tree, let key):
+            out.append(Self.deleteCode)
+            string(Array(tree.utf8))
+            string(key)
+        case .deleteRange(let tree, let start, let end):
+            out.append(Self.rangeCode)
+            string(Array(tree.utf8))
+            string(start)
+            string(end)
+        }
+    }
+
+    static func encode(_ operations: [LogOperation]) -> Bytes {
+        var out = Bytes()
+        for operation in operations { operation.encode(into: &out) }
+        return out
+    }
+
+    /// Decodes a whole payload; nil when any part of it is malformed.
+    static func decode(_ payload: UnsafeRawBufferPointer) -> [LogOperation]? {
+        var offset = 0
+        var operations: [LogOperation] = []
+        func bytes() -> Bytes? {
+            guard let length = Varint.read(payload, at: &offset), length <= UInt64(payload.count - offset) else { return nil }
+            let start = offset
+            offset += Int(length)
+            return Bytes(payload[start..<offset])
+        }
+        func name() -> String? {
+            guard let raw = bytes(), !raw.isEmpty else { return nil }
+            return String(validating: raw, as: UTF8.self)
+        }
+        while offset < payload.count {
+            let code = payload[offset]
+            offset += 1
+            guard let tree = name() else { return nil }
+            switch code {
+            case createCode: operations.append(.createTree(tree))
+            case dropCode: operations.append(.dropTree(tree))
+            case putCode:
+                guard let key = bytes(), let value = bytes() else { return nil }
+                operations.append(.put(tree: tree, key: key, value: value))
+            case deleteCode:
+                guard let key = bytes() else { return nil }
+                operations.append(.delete(tree: tree, key: key))
+            case rangeCode:
+                guard let start = bytes(), let end = bytes() else { return nil }
+                operations.append(.deleteRange(tree: tree, start: start, end: end))
+            default:
+                return nil
+            }
+        }
+        return operations
+    }
+}

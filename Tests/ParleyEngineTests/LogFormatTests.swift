@@ -1,0 +1,117 @@
+import XCTest
+@testable import ParleyEngine
+
+final class LogFormatTests: XCTestCase {
+    let identity = Bytes(repeating: 0xAB, count: 16)
+
+    func randomOperations(_ random: inout SeededRandom) -> [LogOperation] {
+        (0..<(1 + Int(random.next() % 5))).map { _ in
+            switch random.next() % 5 {
+            case 0: return .createTree("t\(random.next() % 3)")
+            case 1: return .dropTree("t\(random.next() % 3)")
+            case 2: return .put(tree: "t", key: random.bytes(Int(random.next() % 40)), value: random.bytes(Int(random.next() % 300)))
+            case 3: return .delete(tree: "t", key: random.bytes(Int(random.next() % 40)))
+            default: return .deleteRange(tree: "t", start: random.bytes(3), end: random.bytes(4))
+            }
+        }
+    }
+
+    func testRecordsRoundTripAndTheScanStopsAtEveryKindOfBadTail() throws {
+        var random = SeededRandom(seed: 1)
+        let header = LogFormat.Header(identity: identity, salt: 77, baseSequence: 10)
+        var body = Bytes()
+        var written: [LogFormat.Record] = []
+        var ends: [Int] = []
+        for i in 0..<50 {
+            let operations = randomOperations(&random)
+            LogFormat.appendRecord(sequence: 11 + UInt64(i), salt: 77, payload: LogOperation.encode(operations), to: &body)
+            written.append(LogFormat.Record(sequence: 11 + UInt64(i), operations: operations))
+            ends.append(body.count)
+        }
+        let full = body.withUnsafeBytes { LogFormat.scan($0, header: header) }
+        XCTAssertEqual(full.records, written)
+        XCTAssertEqual(full.length, body.count)
+        // A torn tail: every cut point gives exactly the records that end before it.
+        for cut in stride(from: 0, to: body.count, by: 37) {
+            let part = Array(body[..<cut])
+            let scanned = part.withUnsafeBytes { LogFormat.scan($0, header: header) }
+            XCTAssertEqual(scanned.records.count, ends.filter { $0 <= cut }.count)
+        }
+        // A flipped byte ends the valid prefix at the damaged record.
+        for _ in 0..<100 {
+            var damaged = body
+            let at = Int(random.next() % UInt64(body.count))
+            damaged[at] ^= 0x40
+            let scanned = damaged.withUnsafeBytes { LogFormat.scan($0, header: header) }
+            let intact = ends.filter { $0 <= at }.count
+            XCTAssertEqual(scanned.records, Array(written.prefix(intact)))
+        }
+        // Another salt (a stale log) or another base sequence: nothing.
+        XCTAssertEqual(body.withUnsafeBytes { LogFormat.scan($0, header: .init(identity: identity, salt: 78, baseSequence: 10)) }.records, [])
+        XCTAssertEqual(body.withUnsafeBytes { LogFormat.scan($0, header: .init(identity: identity, salt: 77, baseSequence: 11)) }.records, [])
+    }
+
+    func testHeaderRejectsForeignAndTornHeaders() {
+        let header = LogFormat.Header(identity: identity, salt: 5, baseSequence: 99)
+        let bytes = header.encode()
+        XCTAssertEqual(bytes.withUnsafeBytes { LogFormat.Header.decode($0, identity: identity) }, header)
+        XCTAssertNil(bytes.withUnsafeBytes { LogFormat.Header.decode($0, identity: Bytes(repeating: 1, count: 16)) })
+        var torn = bytes
+        torn[40] ^= 1
+        XCTAssertNil(torn.withUnsafeBytes { LogFormat.Header.decode($0, identity: identity) })
+    }
+
+    func testMalformedPayloadsAreRejected() {
+        var random = SeededRandom(seed: 2)
+        for _ in 0..<2000 {
+            let garbage = random.bytes(Int(random.next() % 40))
+            _ = garbage.withUnsafeBytes { LogOperation.decode($0) }  // must not trap
+        }
+        let truncated = LogOperation.encode([.put(tree: "t", key: [1, 2, 3], value: [4, 5])]).dropLast()
+        XCTAssertNil(Array(truncated).withUnsafeBytes { LogOperation.decode($0) })
+    }
+}
+
+final class PersistentMapTests: XCTestCase {
+    func testAgainstDictionaryModelWithSnapshotsAndIteration() {
+        var random = SeededRandom(seed: 4)
+        var map = PersistentMap()
+        var model: [Bytes: MemValue] = [:]
+        var snapshots: [(PersistentMap, [Bytes: MemValue])] = []
+        for step in 0..<20_000 {
+            let key = Array("k\(random.next() % 3000)".utf8)
+            let value: MemValue = random.next() % 4 == 0 ? .tombstone : .put(random.bytes(Int(random.next() % 8)))
+            map.set(key, value)
+            model[key] = value
+            if step % 2000 == 0 { snapshots.append((map, model)) }
+        }
+        XCTAssertEqual(map.count, model.count)
+        let sorted = model.keys.sorted { compareBytes($0, $1) < 0 }
+        XCTAssertEqual(map.entries().map(\.0), sorted)
+        XCTAssertEqual(map.entries().map(\.1), sorted.map { model[$0]! })
+        // Old versions are unchanged by later sets.
+        for (old, oldModel) in snapshots {
+            XCTAssertEqual(old.count, oldModel.count)
+            for (key, value) in oldModel.prefix(50) { XCTAssertEqual(old.get(key), value) }
+        }
+        // Seeks both ways land where the sorted keys say.
+        for _ in 0..<500 {
+            let probe = Array("k\(random.next() % 3500)".utf8)
+            var iterator = MapIterator(map)
+            iterator.seek(atOrAfter: probe)
+            let after = sorted.first { compareBytes($0, probe) >= 0 }
+            XCTAssertEqual(iterator.current?.0, after)
+            if let after, let index = sorted.firstIndex(of: after), index + 1 < sorted.count {
+                iterator.next()
+                XCTAssertEqual(iterator.current?.0, sorted[index + 1])
+            }
+            iterator.seek(atOrBefore: probe)
+            let before = sorted.last { compareBytes($0, probe) <= 0 }
+            XCTAssertEqual(iterator.current?.0, before)
+            if let before, let index = sorted.firstIndex(of: before), index > 0 {
+                iterator.previous()
+                XCTAssertEqual(iterator.current?.0, sorted[index - 1])
+            }
+        }
+    }
+}
