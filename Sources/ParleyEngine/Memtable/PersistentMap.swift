@@ -33,6 +33,8 @@ struct PersistentMap: Sendable {
 
     init() {}
 
+    var isEmptyMap: Bool { root == nil }
+
     func get(_ key: Bytes) -> MemValue? {
         var node = root
         while let current = node {

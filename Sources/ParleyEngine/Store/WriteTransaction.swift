@@ -201,7 +201,11 @@ public final class WriteTransaction {
     // MARK: - Commit and abort
 
     /// Makes the transaction's changes durable and visible to later transactions.
-    public func commit() throws {
+    ///
+    /// `publishing`, when given, is called with the step that makes the new state visible, so a
+    /// caller can make that step atomic with its own bookkeeping (the checkpointer drops the
+    /// memtable layer it just wrote in the same instant).
+    public func commit(publishing: ((() -> Void) -> Void)? = nil) throws {
         try checkOpen()
         do {
             try engine.checkWritable()
@@ -219,7 +223,10 @@ public final class WriteTransaction {
             }
             try engine.file.sync()
             finished = true
-            engine.writerFinished(committed: CommittedState(meta: meta, freelist: newFreelist))
+            let committed = CommittedState(meta: meta, freelist: newFreelist)
+            let publish = { [engine] in engine.publish(committed) }
+            if let publishing { publishing(publish) } else { publish() }
+            engine.writerFinished(committed: nil)
         } catch let error as EngineError {
             switch error {
             case .io, .diskFull, .simulatedCrash:

@@ -241,6 +241,11 @@ public final class StorageEngine: @unchecked Sendable {
         }
     }
 
+    /// Makes a committed state the one new transactions start from.
+    func publish(_ committed: CommittedState) {
+        state.withLock { $0.committed = committed }
+    }
+
     func writerFinished(committed: CommittedState?) {
         let closeNow = state.withLock { state -> Bool in
             if let committed { state.committed = committed }

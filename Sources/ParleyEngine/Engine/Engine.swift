@@ -1,0 +1,304 @@
+// The engine: a write-ahead log and a memtable in front of the B+trees (`StorageEngine`).
+//
+// A commit appends one log record (durable as its mode says) and lays the transaction's changes
+// over the memtable; checkpoints move the memtable into the B+trees in the background.
+//
+// Invariants:
+// - One write transaction at a time (`gate`); commits take sequence numbers in order, and the
+//   memtable holds exactly the commits after the B+trees' `logSequence`.
+// - A snapshot is the memtable layers and a B+tree snapshot taken under one lock, and the
+//   checkpointer replaces "frozen layer + old trees" by "new trees" under that same lock, so no
+//   reader ever sees a commit twice or not at all.
+// - The log is reset (new salt) only while the writer gate is held and after the B+trees hold
+//   every record in it.
+// - Recovery = newest valid meta page + replay of the longest valid run of log records after its
+//   sequence number, written into the trees at once; then the log is reset.
+
+import Glibc
+
+/// An open database at the storage layer: named ordered trees of byte strings, with snapshot
+/// reads, one writer, a write-ahead log and background checkpoints. For the chat store.
+public final class Engine: @unchecked Sendable {
+    public let path: String
+    public let options: DatabaseOptions
+    let storage: StorageEngine
+    let log: WriteAheadLog
+    private let gate = WriterGate()
+    private let checkpointMutex = PThreadMutex()
+    private let state = Locked(State())
+    private var background: BackgroundWorker?
+
+    private struct State {
+        var active = MemLayer()
+        /// Layers frozen for a checkpoint, newest first.
+        var frozen: [MemLayer] = []
+        /// When the oldest commit in `active` was made (monotonic seconds).
+        var activeSince: Double?
+        var closed = false
+        var failure: EngineError?
+    }
+
+    /// The log file's path for a database at `path`.
+    public static func logPath(for path: String) -> String { path + "-wal" }
+
+    /// Opens the database at `path` (creating it when missing), recovering from its log.
+    public static func open(
+        path: String, options: DatabaseOptions = DatabaseOptions(), fileSystem: any FileSystem = PosixFileSystem()
+    ) throws -> Engine {
+        let storage = try StorageEngine.open(path: path, options: options.storage, fileSystem: fileSystem)
+        do {
+            let (log, records) = try WriteAheadLog.open(
+                path: logPath(for: path), fileSystem: fileSystem, identity: storage.identity,
+                checkpointed: storage.logSequence, preallocate: options.logPreallocation,
+                growthStep: options.logGrowthStep)
+            if let last = records.last {
+                try storage.write { txn in
+                    for record in records { try Self.apply(record.operations, to: txn) }
+                    txn.logSequence = last.sequence
+                }
+            }
+            try log.reset(base: storage.logSequence)
+            let engine = Engine(path: path, options: options, storage: storage, log: log)
+            if options.backgroundWork { engine.background = BackgroundWorker(engine: engine) }
+            return engine
+        } catch {
+            storage.close()
+            throw error
+        }
+    }
+
+    private init(path: String, options: DatabaseOptions, storage: StorageEngine, log: WriteAheadLog) {
+        self.path = path
+        self.options = options
+        self.storage = storage
+        self.log = log
+    }
+
+    /// Writes logged operations into a B+tree transaction (recovery and checkpoints).
+    static func apply(_ operations: [LogOperation], to txn: WriteTransaction) throws {
+        for operation in operations {
+            switch operation {
+            case .createTree(let tree): try txn.createTree(tree)
+            case .dropTree(let tree): if try txn.treeExists(tree) { try txn.dropTree(tree) }
+            case .put(let tree, let key, let value): try txn.put(tree, key, value)
+            case .delete(let tree, let key): try txn.delete(tree, key)
+            case .deleteRange(let tree, let start, let end):
+                let cursor = try txn.cursor(tree)
+                var keys: [Bytes] = []
+                var entry = try cursor.seek(atOrAfter: start)
+                while let (key, _) = entry, compareBytes(key, end) < 0 {
+                    keys.append(key)
+                    entry = try cursor.next()
+                }
+                for key in keys { try txn.delete(tree, key) }
+            }
+        }
+    }
+
+    // MARK: - Transactions
+
+    /// A snapshot of the last commit.
+    public func snapshot() throws -> Snapshot {
+        try state.withLock { state in
+            guard !state.closed else { throw EngineError.closed }
+            let layers = [state.active] + state.frozen
+            return Snapshot(view: LayeredView(layers: layers, base: try storage.beginRead()))
+        }
+    }
+
+    /// Runs `body` on a snapshot of the last commit.
+    public func read<R>(_ body: (Snapshot) throws -> R) throws -> R {
+        let snapshot = try snapshot()
+        defer { snapshot.close() }
+        return try body(snapshot)
+    }
+
+    /// Starts the write transaction, waiting while another is open.
+    public func beginWrite(durability: Durability? = nil) throws -> Transaction {
+        try gate.acquire()
+        do {
+            try checkWritable()
+            return Transaction(database: self, snapshot: try snapshot(), durability: durability ?? options.durability)
+        } catch {
+            gate.release()
+            throw error
+        }
+    }
+
+    /// Runs `body` in a write transaction and commits it; if `body` throws, nothing is kept.
+    public func write<R>(durability: Durability? = nil, _ body: (Transaction) throws -> R) throws -> R {
+        let transaction = try beginWrite(durability: durability)
+        do {
+            let result = try body(transaction)
+            try transaction.commit()
+            return result
+        } catch {
+            transaction.abort()
+            throw error
+        }
+    }
+
+    func writerEnded() { gate.release() }
+
+    private func checkWritable() throws {
+        try state.withLock { state in
+            guard !state.closed else { throw EngineError.closed }
+            if let failure = state.failure { throw failure }
+        }
+        if let failure = log.failureReason { throw failure }
+        if let reason = storage.readOnlyReason { throw EngineError.readOnly(reason: reason) }
+    }
+
+    func commit(_ transaction: Transaction) throws {
+        guard !transaction.operations.isEmpty else {
+            gate.release()
+            return
+        }
+        let sequence: UInt64
+        do {
+            try checkWritable()
+            sequence = try log.append(transaction.operations, write: transaction.durability != .async)
+        } catch {
+            gate.release()
+            throw error
+        }
+        // Only the writer changes `active`, so it can be merged outside the lock and swapped in.
+        var active = state.withLock { $0.active }
+        var layer = transaction.local
+        layer.lastSequence = sequence
+        active.absorb(layer)
+        let now = monotonicSeconds()
+        state.withLock { state in
+            state.active = active
+            if state.activeSince == nil { state.activeSince = now }
+        }
+        gate.release()
+        if transaction.durability == .full {
+            try log.makeDurable(through: sequence)
+        }
+        background?.nudgeIfNeeded(memtableBytes: active.bytes)
+    }
+
+    /// Makes every commit so far durable, whatever its mode.
+    public func flush() throws {
+        try log.writePending()
+        try log.flush()
+    }
+
+    // MARK: - Checkpoints
+
+    /// Moves the memtable into the B+trees and resets the log. Writers wait only for the final
+    /// step, which moves what was committed while the rest was being written.
+    public func checkpoint() throws {
+        try checkpointMutex.withLock {
+            // Phase 1: freeze the active layer and write it while commits go on.
+            try gate.acquire()
+            let froze = freezeActive()
+            gate.release()
+            if froze { try writeOldestFrozen() }
+            // Phase 2: with writers held back, write what came meanwhile and reset the log.
+            try gate.acquire()
+            defer { gate.release() }
+            if freezeActive() { try writeOldestFrozen() }
+            try log.reset(base: storage.logSequence)
+        }
+    }
+
+    /// Moves `active` to the front of `frozen`; false when it was empty. Call with the gate held.
+    private func freezeActive() -> Bool {
+        state.withLock { state in
+            guard !state.active.isEmpty else { return false }
+            state.frozen.insert(state.active, at: 0)
+            state.active = MemLayer()
+            state.activeSince = nil
+            return true
+        }
+    }
+
+    private func writeOldestFrozen() throws {
+        guard let layer = state.withLock({ $0.frozen.last }) else { return }
+        do {
+            let txn = try storage.beginWrite()
+            do {
+                for name in layer.trees.keys.sorted() {
+                    guard let overlay = layer.trees[name] else { continue }
+                    if overlay.hidesBelow, try txn.treeExists(name) { try txn.dropTree(name) }
+                    if overlay.exists == true || !overlay.entries.isEmptyMap { try txn.createTree(name) }
+                    if overlay.exists == false { continue }
+                    var iterator = MapIterator(overlay.entries)
+                    iterator.seek(atOrAfter: nil)
+                    while let (key, value) = iterator.current {
+                        switch value {
+                        case .put(let bytes): try txn.put(name, key, bytes)
+                        case .tombstone: try txn.delete(name, key)
+                        }
+                        iterator.next()
+                    }
+                }
+                txn.logSequence = layer.lastSequence
+                try txn.commit { publish in
+                    // The new trees and the frozen layer's removal become visible together.
+                    self.state.withLock { state in
+                        publish()
+                        _ = state.frozen.popLast()
+                    }
+                }
+            } catch {
+                txn.abort()
+                throw error
+            }
+        } catch let error as EngineError {
+            state.withLock { if $0.failure == nil { $0.failure = .readOnly(reason: "a checkpoint failed (\(error)); reopen the database") } }
+            throw error
+        }
+    }
+
+    /// What a background pass should do now.
+    func backgroundPass() {
+        do {
+            let (appended, durable) = log.sequences
+            if appended > durable { try flush() }
+            let (bytes, since) = state.withLock { ($0.active.bytes, $0.activeSince) }
+            if bytes >= options.memtableBudget || (since.map { monotonicSeconds() - $0 >= options.checkpointAge } ?? false) {
+                try checkpoint()
+            }
+        } catch {
+            // Latched in the log, the trees or `state.failure`; commits report it.
+        }
+    }
+
+    // MARK: - Close
+
+    /// Checkpoints, removes the log and closes the file, leaving one file. After a failure, the log
+    /// is left for the next open to recover from.
+    public func close() throws {
+        background?.stop()
+        background = nil
+        let alreadyClosed = state.withLock { $0.closed }
+        guard !alreadyClosed else { return }
+        var firstError: Error?
+        do {
+            try checkWritable()
+            try checkpoint()
+            try log.close(remove: true)
+        } catch {
+            firstError = error
+            try? log.close(remove: false)
+        }
+        state.withLock { $0.closed = true }
+        storage.close()
+        if let firstError { throw firstError }
+    }
+
+    /// The integrity walk over the B+trees (the memtable is checked by the model tests).
+    public func checkIntegrity() throws -> IntegrityReport { try storage.checkIntegrity() }
+
+    /// Sizes for stats: bytes of log in use, and the memtable's bytes.
+    public var logBytes: UInt64 { log.usedBytes }
+}
+
+func monotonicSeconds() -> Double {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+}

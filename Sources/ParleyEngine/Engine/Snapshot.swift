@@ -1,0 +1,46 @@
+// Read access through the memtable layers and the B+trees, for snapshots and write transactions.
+
+/// A consistent read-only view of the database as of one commit.
+public final class Snapshot: @unchecked Sendable {
+    let view: LayeredView
+
+    init(view: LayeredView) { self.view = view }
+
+    deinit { view.base.close() }
+
+    /// Ends the snapshot (also done when it is released).
+    public func close() { view.base.close() }
+
+    /// True when a tree of this name exists.
+    public func treeExists(_ tree: String) throws -> Bool { try view.treeExists(tree) }
+
+    /// The value under `key` in `tree`, or nil.
+    public func get(_ tree: String, _ key: Bytes) throws -> Bytes? {
+        guard try view.treeExists(tree) else { throw EngineError.treeNotFound(name: tree) }
+        return try view.get(tree, key)
+    }
+
+    /// Number of entries in `tree`.
+    public func count(_ tree: String) throws -> UInt64 {
+        guard try view.treeExists(tree) else { throw EngineError.treeNotFound(name: tree) }
+        return try view.count(tree)
+    }
+
+    /// An ordered cursor over `tree`.
+    public func cursor(_ tree: String) throws -> MergedCursor {
+        guard try view.treeExists(tree) else { throw EngineError.treeNotFound(name: tree) }
+        return try view.cursor(tree)
+    }
+
+    /// Names of every tree, in byte order.
+    public func treeNames() throws -> [String] {
+        var names = Set(try view.base.treeNames())
+        for layer in view.layers.reversed() {
+            for (name, overlay) in layer.trees {
+                if overlay.exists == true { names.insert(name) }
+                if overlay.exists == false { names.remove(name) }
+            }
+        }
+        return names.sorted { compareBytes(Array($0.utf8), Array($1.utf8)) < 0 }
+    }
+}

@@ -1,0 +1,153 @@
+// A write transaction of the logged engine: its changes live in a private layer over the snapshot
+// it began on and are recorded as log operations; commit appends one log record and lays the
+// layer over the memtable.
+
+/// The one write transaction of an `Engine`. Use it from one thread at a time.
+public final class Transaction {
+    let database: Engine
+    private let snapshot: Snapshot
+    var local = MemLayer()
+    var operations: [LogOperation] = []
+    /// Durability of this commit.
+    public var durability: Durability
+    var finished = false
+
+    init(database: Engine, snapshot: Snapshot, durability: Durability) {
+        self.database = database
+        self.snapshot = snapshot
+        self.durability = durability
+    }
+
+    deinit {
+        if !finished { abort() }
+    }
+
+    private var view: LayeredView {
+        LayeredView(layers: [local] + snapshot.view.layers, base: snapshot.view.base)
+    }
+
+    private func checkOpen() throws {
+        guard !finished else { throw EngineError.invalidArgument("the transaction has ended") }
+    }
+
+    private func requireTree(_ tree: String) throws {
+        guard try view.treeExists(tree) else { throw EngineError.treeNotFound(name: tree) }
+    }
+
+    /// The longest key the database accepts.
+    public var maximumKeyLength: Int { TreeLayout.maximumKeyLength(pageSize: database.storage.pageSize) }
+
+    // MARK: - Reads
+
+    public func treeExists(_ tree: String) throws -> Bool { try view.treeExists(tree) }
+
+    public func get(_ tree: String, _ key: Bytes) throws -> Bytes? {
+        try checkOpen()
+        try requireTree(tree)
+        return try view.get(tree, key)
+    }
+
+    public func count(_ tree: String) throws -> UInt64 {
+        try checkOpen()
+        try requireTree(tree)
+        return try view.count(tree)
+    }
+
+    /// A cursor over `tree` as this transaction sees it now (later changes are not reflected).
+    public func cursor(_ tree: String) throws -> MergedCursor {
+        try checkOpen()
+        try requireTree(tree)
+        return try view.cursor(tree)
+    }
+
+    // MARK: - Changes
+
+    /// Creates an empty tree unless one of this name exists; true when it was created.
+    @discardableResult
+    public func createTree(_ tree: String) throws -> Bool {
+        try checkOpen()
+        let name = Array(tree.utf8)
+        guard !name.isEmpty, name.count <= maximumKeyLength else {
+            throw EngineError.invalidArgument("a tree name must be 1 to \(maximumKeyLength) bytes")
+        }
+        if try view.treeExists(tree) { return false }
+        local.trees[tree] = TreeOverlay(exists: true, hidesBelow: true)
+        operations.append(.createTree(tree))
+        return true
+    }
+
+    /// Deletes a tree and everything in it.
+    public func dropTree(_ tree: String) throws {
+        try checkOpen()
+        try requireTree(tree)
+        local.trees[tree] = TreeOverlay(exists: false, hidesBelow: true)
+        operations.append(.dropTree(tree))
+    }
+
+    /// Stores `value` under `key`, replacing any value there.
+    public func put(_ tree: String, _ key: Bytes, _ value: Bytes) throws {
+        try checkOpen()
+        guard key.count <= maximumKeyLength else { throw EngineError.keyTooLarge(length: key.count, maximum: maximumKeyLength) }
+        guard value.count <= WriteTransaction.maximumValueLength else {
+            throw EngineError.valueTooLarge(length: value.count, maximum: WriteTransaction.maximumValueLength)
+        }
+        try requireTree(tree)
+        let existed = try view.get(tree, key) != nil
+        var overlay = local.trees[tree] ?? TreeOverlay()
+        overlay.entries.set(key, .put(value))
+        if !existed { overlay.countDelta += 1 }
+        local.trees[tree] = overlay
+        operations.append(.put(tree: tree, key: key, value: value))
+    }
+
+    /// Removes `key`; true when it was there.
+    @discardableResult
+    public func delete(_ tree: String, _ key: Bytes) throws -> Bool {
+        try checkOpen()
+        try requireTree(tree)
+        guard try view.get(tree, key) != nil else { return false }
+        var overlay = local.trees[tree] ?? TreeOverlay()
+        overlay.entries.set(key, .tombstone)
+        overlay.countDelta -= 1
+        local.trees[tree] = overlay
+        operations.append(.delete(tree: tree, key: key))
+        return true
+    }
+
+    /// Removes every key `k` with `start <= k < end`; returns how many there were.
+    @discardableResult
+    public func deleteRange(_ tree: String, from start: Bytes, to end: Bytes) throws -> Int {
+        try checkOpen()
+        try requireTree(tree)
+        let cursor = try view.cursor(tree)
+        var keys: [Bytes] = []
+        var entry = try cursor.seek(atOrAfter: start)
+        while let (key, _) = entry, compareBytes(key, end) < 0 {
+            keys.append(key)
+            entry = try cursor.next()
+        }
+        guard !keys.isEmpty else { return 0 }
+        var overlay = local.trees[tree] ?? TreeOverlay()
+        for key in keys { overlay.entries.set(key, .tombstone) }
+        overlay.countDelta -= Int64(keys.count)
+        local.trees[tree] = overlay
+        operations.append(.deleteRange(tree: tree, start: start, end: end))
+        return keys.count
+    }
+
+    // MARK: - End
+
+    /// Commits: appends the log record (durable as `durability` says) and makes the changes visible.
+    public func commit() throws {
+        try checkOpen()
+        finished = true
+        try database.commit(self)
+    }
+
+    /// Drops every change. Idempotent.
+    public func abort() {
+        guard !finished else { return }
+        finished = true
+        database.writerEnded()
+    }
+}

@@ -1,0 +1,55 @@
+// Reading through layers: a transaction's changes, the memtable's layers, then a B+tree snapshot.
+// The newest layer that says anything about a key decides: a value, a tombstone (absent), or a
+// dropped tree (absent, and nothing below counts).
+
+/// A consistent view: layers newest first, over one B+tree snapshot.
+struct LayeredView {
+    var layers: [MemLayer]
+    let base: ReadTransaction
+
+    func treeExists(_ tree: String) throws -> Bool {
+        for layer in layers {
+            if let exists = layer.trees[tree]?.exists { return exists }
+        }
+        return try base.treeExists(tree)
+    }
+
+    /// Layers that speak for `tree`, newest first, and whether the B+tree shows through under them.
+    func stack(_ tree: String) -> (overlays: [TreeOverlay], baseVisible: Bool) {
+        var overlays: [TreeOverlay] = []
+        for layer in layers {
+            guard let overlay = layer.trees[tree] else { continue }
+            overlays.append(overlay)
+            if overlay.hidesBelow { return (overlays, false) }
+        }
+        return (overlays, true)
+    }
+
+    func get(_ tree: String, _ key: Bytes) throws -> Bytes? {
+        let (overlays, baseVisible) = stack(tree)
+        for overlay in overlays {
+            switch overlay.entries.get(key) {
+            case .put(let value)?: return value
+            case .tombstone?: return nil
+            case nil: continue
+            }
+        }
+        guard baseVisible, try base.treeExists(tree) else { return nil }
+        return try base.get(tree, key)
+    }
+
+    func count(_ tree: String) throws -> UInt64 {
+        let (overlays, baseVisible) = stack(tree)
+        var total: Int64 = 0
+        if baseVisible, try base.treeExists(tree) { total = Int64(clamping: try base.count(tree)) }
+        for overlay in overlays { total += overlay.countDelta }
+        return UInt64(max(0, total))
+    }
+
+    func cursor(_ tree: String) throws -> MergedCursor {
+        let (overlays, baseVisible) = stack(tree)
+        var baseCursor: TreeCursor?
+        if baseVisible, try base.treeExists(tree) { baseCursor = try base.cursor(tree) }
+        return MergedCursor(overlays: overlays.map(\.entries), base: baseCursor)
+    }
+}

@@ -1,0 +1,46 @@
+// One layer of recent changes on top of the B+trees: the memtable (the active layer, and frozen
+// ones waiting for a checkpoint) and a write transaction's own changes are all `MemLayer`s.
+// Readers stack them newest first over a B+tree snapshot (see `LayeredView`).
+
+/// A tree's changes within one layer.
+struct TreeOverlay: Sendable {
+    /// Whether the tree exists after this layer; nil when the layer did not create or drop it.
+    var exists: Bool?
+    /// True when the layer dropped (and maybe re-created) the tree: nothing below shows through.
+    var hidesBelow = false
+    var entries = PersistentMap()
+    /// Change in the tree's entry count made by this layer (relative to the layers below, or to
+    /// zero when `hidesBelow`).
+    var countDelta: Int64 = 0
+}
+
+/// A set of changes to named trees, with the log sequence numbers it covers.
+struct MemLayer: Sendable {
+    var trees: [String: TreeOverlay] = [:]
+    /// Sequence number of the last commit in the layer (0 when empty).
+    var lastSequence: UInt64 = 0
+    var isEmpty: Bool { trees.isEmpty }
+    /// Approximate memory held, for the checkpoint budget.
+    var bytes: Int { trees.values.reduce(0) { $0 + $1.entries.bytes + 64 } }
+
+    /// Lays `upper` (a newer layer, e.g. a committed transaction) over this one.
+    mutating func absorb(_ upper: MemLayer) {
+        for (name, overlay) in upper.trees {
+            if overlay.hidesBelow {
+                trees[name] = TreeOverlay(exists: overlay.exists, hidesBelow: true, entries: overlay.entries, countDelta: overlay.countDelta)
+                continue
+            }
+            var merged = trees[name] ?? TreeOverlay()
+            if let exists = overlay.exists { merged.exists = exists }
+            var iterator = MapIterator(overlay.entries)
+            iterator.seek(atOrAfter: nil)
+            while let (key, value) = iterator.current {
+                merged.entries.set(key, value)
+                iterator.next()
+            }
+            merged.countDelta += overlay.countDelta
+            trees[name] = merged
+        }
+        lastSequence = max(lastSequence, upper.lastSequence)
+    }
+}
