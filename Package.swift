@@ -41,6 +41,12 @@ let package = Package(
             name: "parley-test-helper",
             dependencies: ["ParleyEngine"]
         ),
+        // Figures for the log and group commit (run in release; not a test).
+        .executableTarget(
+            name: "parley-engine-bench",
+            dependencies: ["ParleyEngine"],
+            path: "Benchmarks/EngineBench"
+        ),
         .testTarget(
             name: "CLZ4Tests",
             dependencies: ["CLZ4"]

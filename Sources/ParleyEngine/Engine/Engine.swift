@@ -293,8 +293,13 @@ public final class Engine: @unchecked Sendable {
     /// The integrity walk over the B+trees (the memtable is checked by the model tests).
     public func checkIntegrity() throws -> IntegrityReport { try storage.checkIntegrity() }
 
-    /// Sizes for stats: bytes of log in use, and the memtable's bytes.
+    /// Bytes of log records since the last checkpoint.
     public var logBytes: UInt64 { log.usedBytes }
+
+    /// Log records appended since open, and the fdatasyncs that made them durable.
+    public var logStatistics: (sequence: UInt64, syncs: UInt64) {
+        (log.sequences.appended, log.syncCountValue)
+    }
 }
 
 func monotonicSeconds() -> Double {

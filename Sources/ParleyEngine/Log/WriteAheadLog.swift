@@ -33,6 +33,8 @@ final class WriteAheadLog: @unchecked Sendable {
     private var lastWritten: UInt64
     private var syncedThrough: UInt64
     private var syncing = false
+    /// fdatasyncs of records so far (for the figures of group commit).
+    private(set) var syncCount: UInt64 = 0
     private var failure: EngineError?
     private var allocatedSize: UInt64
 
@@ -225,6 +227,7 @@ final class WriteAheadLog: @unchecked Sendable {
                 throw syncError
             }
             syncedThrough = max(syncedThrough, target)
+            syncCount += 1
             pthread_cond_broadcast(synced)
         }
     }
@@ -251,6 +254,12 @@ final class WriteAheadLog: @unchecked Sendable {
         lock()
         defer { unlock() }
         return writeOffset - UInt64(LogFormat.headerSize) + UInt64(pending.count)
+    }
+
+    var syncCountValue: UInt64 {
+        lock()
+        defer { unlock() }
+        return syncCount
     }
 
     /// The reason the log refuses writes, if it does.
