@@ -113,3 +113,36 @@ final class EngineTests: XCTestCase {
         try engine.close()
     }
 }
+
+final class EngineDiskFullTests: XCTestCase {
+    /// ENOSPC while the log grows fails that commit with "disk full" and loses nothing acknowledged
+    /// before it; once space is back, commits and reopens work.
+    func testLogGrowthOnAFullDisk() throws {
+        let disk = SimulatedDisk()
+        let fs = SimulatedFileSystem(disk: disk)
+        let engine = try Engine.open(path: "/db", options: testOptions(.full), fileSystem: fs)
+        try engine.write { try $0.createTree("t") }
+        var committed = 0
+        // Fill the preallocated log (64 KiB in these options), then refuse every growth.
+        disk.fail(.grow, nth: 1, errno: ENOSPC, persistent: true)
+        var sawDiskFull = false
+        for i in 0..<400 {
+            do {
+                try engine.write { try $0.put("t", Array("k\(i)".utf8), Bytes(repeating: 1, count: 400)) }
+                committed += 1
+            } catch EngineError.diskFull {
+                sawDiskFull = true
+                break
+            }
+        }
+        XCTAssertTrue(sawDiskFull)
+        XCTAssertEqual(try engine.read { try $0.count("t") }, UInt64(committed))
+        // Space is back: the next commit goes through without a reopen.
+        disk.clearFaults()
+        try engine.write { try $0.put("t", Array("after".utf8), [2]) }
+        try engine.close()
+        let reopened = try Engine.open(path: "/db", options: testOptions(.full), fileSystem: fs)
+        XCTAssertEqual(try reopened.read { try $0.count("t") }, UInt64(committed + 1))
+        try reopened.close()
+    }
+}
