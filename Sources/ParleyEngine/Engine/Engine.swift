@@ -26,7 +26,8 @@ public final class Engine: @unchecked Sendable {
     private let gate = WriterGate()
     private let checkpointMutex = PThreadMutex()
     private let state = Locked(State())
-    private var background: BackgroundWorker?
+    /// Set once after open and cleared by close, while committers on other threads read it.
+    private let background = Locked<BackgroundWorker?>(nil)
 
     private struct State {
         var active = MemLayer()
@@ -59,7 +60,7 @@ public final class Engine: @unchecked Sendable {
             }
             try log.reset(base: storage.logSequence)
             let engine = Engine(path: path, options: options, storage: storage, log: log)
-            if options.backgroundWork { engine.background = BackgroundWorker(engine: engine) }
+            if options.backgroundWork { engine.background.withLock { $0 = BackgroundWorker(engine: engine) } }
             return engine
         } catch {
             storage.close()
@@ -83,14 +84,7 @@ public final class Engine: @unchecked Sendable {
             case .put(let tree, let key, let value): try txn.put(tree, key, value)
             case .delete(let tree, let key): try txn.delete(tree, key)
             case .deleteRange(let tree, let start, let end):
-                let cursor = try txn.cursor(tree)
-                var keys: [Bytes] = []
-                var entry = try cursor.seek(atOrAfter: start)
-                while let (key, _) = entry, compareBytes(key, end) < 0 {
-                    keys.append(key)
-                    entry = try cursor.next()
-                }
-                for key in keys { try txn.delete(tree, key) }
+                for key in try txn.cursor(tree).keys(from: start, to: end) { try txn.delete(tree, key) }
             }
         }
     }
@@ -176,7 +170,7 @@ public final class Engine: @unchecked Sendable {
         if transaction.durability == .full {
             try log.makeDurable(through: sequence)
         }
-        background?.nudgeIfNeeded(memtableBytes: active.bytes)
+        background.withLock { $0 }?.nudgeIfNeeded(memtableBytes: active.bytes)
     }
 
     /// Makes every commit so far durable, whatever its mode.
@@ -272,8 +266,11 @@ public final class Engine: @unchecked Sendable {
     /// Checkpoints, removes the log and closes the file, leaving one file. After a failure, the log
     /// is left for the next open to recover from.
     public func close() throws {
-        background?.stop()
-        background = nil
+        let worker = background.withLock { worker -> BackgroundWorker? in
+            defer { worker = nil }
+            return worker
+        }
+        worker?.stop()
         let alreadyClosed = state.withLock { $0.closed }
         guard !alreadyClosed else { return }
         var firstError: Error?

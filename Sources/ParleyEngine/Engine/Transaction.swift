@@ -119,13 +119,7 @@ public final class Transaction {
     public func deleteRange(_ tree: String, from start: Bytes, to end: Bytes) throws -> Int {
         try checkOpen()
         try requireTree(tree)
-        let cursor = try view.cursor(tree)
-        var keys: [Bytes] = []
-        var entry = try cursor.seek(atOrAfter: start)
-        while let (key, _) = entry, compareBytes(key, end) < 0 {
-            keys.append(key)
-            entry = try cursor.next()
-        }
+        let keys = try view.cursor(tree).keys(from: start, to: end)
         guard !keys.isEmpty else { return 0 }
         var overlay = local.trees[tree] ?? TreeOverlay()
         for key in keys { overlay.entries.set(key, .tombstone) }
