@@ -27,7 +27,7 @@ let package = Package(
         ),
         .target(
             name: "Parley",
-            dependencies: ["ParleyEngine", "CLZ4"]
+            dependencies: ["ParleyEngine", "CLZ4", "CParleySupport"]
         ),
         .executableTarget(
             name: "parley",
@@ -54,6 +54,10 @@ let package = Package(
         .testTarget(
             name: "ParleyEngineTests",
             dependencies: ["ParleyEngine", "parley-test-helper"]
+        ),
+        .testTarget(
+            name: "ParleyTests",
+            dependencies: ["Parley"]
         ),
         .testTarget(
             name: "ParleyCLITests",

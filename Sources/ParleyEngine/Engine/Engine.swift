@@ -28,6 +28,8 @@ public final class Engine: @unchecked Sendable {
     private let state = Locked(State())
     /// Set once after open and cleared by close, while committers on other threads read it.
     private let background = Locked<BackgroundWorker?>(nil)
+    /// Work a layer above runs at the start of every checkpoint (see `setCheckpointPreparation`).
+    private let checkpointPreparation = Locked<(@Sendable () throws -> Void)?>(nil)
 
     private struct State {
         var active = MemLayer()
@@ -181,10 +183,19 @@ public final class Engine: @unchecked Sendable {
 
     // MARK: - Checkpoints
 
+    /// Sets work to run at the start of every checkpoint, before the memtable is frozen: the chat
+    /// store seals recent messages into blocks there, in an ordinary write transaction, so that
+    /// what it replaces never reaches the B+trees. It runs on the checkpointing thread, with no
+    /// engine lock held; an error it throws fails the checkpoint.
+    public func setCheckpointPreparation(_ work: (@Sendable () throws -> Void)?) {
+        checkpointPreparation.withLock { $0 = work }
+    }
+
     /// Moves the memtable into the B+trees and resets the log. Writers wait only for the final
     /// step, which moves what was committed while the rest was being written.
     public func checkpoint() throws {
         try checkpointMutex.withLock {
+            if let preparation = checkpointPreparation.withLock({ $0 }) { try preparation() }
             // Phase 1: freeze the active layer and write it while commits go on.
             try gate.acquire()
             let froze = freezeActive()

@@ -1,0 +1,125 @@
+// Sealing: moving a conversation's pending messages into LZ4 blocks. It runs in one write
+// transaction at each checkpoint, before the engine moves the memtable into the B+trees, so a
+// pending message usually lives and dies in the memtable and the log and never reaches a page.
+//
+// Where a pending message goes:
+// - after the conversation's last block: into that block while it is not full (it is rewritten
+//   once per checkpoint, never per message), else into new blocks; a block is full once its raw
+//   body reaches the target size, and a full block is never rewritten by an append;
+// - inside or between existing blocks (out-of-order appends, imports): into the block that starts
+//   at or before it (or the first block), which is rewritten and split if it grows too large.
+// Blocks therefore never overlap, and each holds messages in (created_at, id) order.
+
+extension ChatWriter {
+    /// Seals every pending message; returns how many.
+    @discardableResult
+    func sealPending() throws -> Int {
+        var sealed = 0
+        var from: [UInt8] = []
+        while let next = try storage({ try view.entries(Tree.pending, from: from, to: nil, limit: 1) }).first {
+            guard next.key.count >= 16, let id = ConversationID(bytes: Array(next.key[0..<16])) else {
+                throw ParleyError.corruptRecord(tree: Tree.pending, reason: "a key is shorter than 16 bytes")
+            }
+            do {
+                sealed += try seal(id)
+            } catch let error as ParleyError {
+                // A corrupt block leaves that conversation's messages pending; the others go on.
+                guard case .corruptBlock = error else { throw error }
+            }
+            from = Key.conversationEnd(id)
+        }
+        return sealed
+    }
+
+    /// Seals one conversation's pending messages.
+    func seal(_ id: ConversationID) throws -> Int {
+        let pendingEntries = try storage { try view.entries(Tree.pending, prefix: id.bytes) }
+        guard !pendingEntries.isEmpty else { return 0 }
+        var pending: [Message] = []
+        var pendingBytes: Int64 = 0
+        for entry in pendingEntries {
+            guard let position = Key.position(inMessageKey: entry.key) else {
+                throw ParleyError.corruptRecord(tree: Tree.pending, reason: "a key must be 32 bytes")
+            }
+            pending.append(try MessageCodec.decodePending(entry.value, conversation: id, position: position))
+            pendingBytes += Int64(entry.value.count)
+        }
+        let blocks = try storage { try view.entries(Tree.blocks, prefix: id.bytes) }
+        var headers: [(key: [UInt8], header: BlockHeader)] = []
+        for (key, value) in blocks { headers.append((key, try BlockHeader(decoding: value, conversation: id))) }
+
+        // Assign each pending message to a block index, or to `nil` for new blocks at the end.
+        var assigned: [Int?: [Message]] = [:]
+        for message in pending {
+            var owner: Int?
+            if let tail = headers.last, message.position > tail.header.last {
+                owner = tail.header.full ? nil : headers.count - 1
+            } else if !headers.isEmpty {
+                // The last block starting at or before the message, else the first block.
+                var low = 0
+                var high = headers.count - 1
+                while low < high {
+                    let middle = (low + high + 1) / 2
+                    if headers[middle].header.first <= message.position { low = middle } else { high = middle - 1 }
+                }
+                owner = low
+            }
+            assigned[owner, default: []].append(message)
+        }
+
+        var counters = try self.counters()
+        counters.rawBytes -= pendingBytes
+        counters.storedBytes -= pendingBytes
+        for (owner, messages) in assigned {
+            var merged = messages
+            var isTail = owner == nil
+            if let index = owner {
+                let (key, header) = headers[index]
+                guard let body = try storage({ try view.get(Tree.blockData, key) }) else {
+                    throw ParleyError.corruptBlock(conversation: id, reason: "block body missing")
+                }
+                merged += try BlockCodec.decode(header: header, body: body, conversation: id)
+                merged.sort { $0.position < $1.position }
+                isTail = index == headers.count - 1
+                counters.rawBytes -= Int64(header.rawLength)
+                counters.storedBytes -= Int64(header.storedLength)
+                try delete(Tree.blocks, key)
+                try delete(Tree.blockData, key)
+            }
+            for block in chunk(merged, isTail: isTail) {
+                let key = Key.message(id, block.header.first)
+                try put(Tree.blocks, key, block.header.encoded())
+                try put(Tree.blockData, key, block.body)
+                counters.rawBytes += Int64(block.header.rawLength)
+                counters.storedBytes += Int64(block.header.storedLength)
+            }
+        }
+        for entry in pendingEntries { try delete(Tree.pending, entry.key) }
+        try saveCounters(counters)
+        return pending.count
+    }
+
+    /// Cuts sorted messages into blocks of about the target size. Blocks of a conversation's
+    /// tail are full once they reach the target, so the last one stays open for later appends;
+    /// anything else is full (it is rewritten only by out-of-order messages).
+    func chunk(_ messages: [Message], isTail: Bool) -> [EncodedBlock] {
+        let target = store.blockTargetBytes
+        var blocks: [EncodedBlock] = []
+        var current: [Message] = []
+        var size = 0
+        for message in messages {
+            let cost = message.text.utf8.count + message.sender.utf8.count + 16
+            if !current.isEmpty, size + cost > target {
+                blocks.append(BlockCodec.encode(current, full: true))
+                current = []
+                size = 0
+            }
+            current.append(message)
+            size += cost
+        }
+        if !current.isEmpty {
+            blocks.append(BlockCodec.encode(current, full: !isTail || size >= target))
+        }
+        return blocks
+    }
+}

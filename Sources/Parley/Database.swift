@@ -1,0 +1,154 @@
+// The chat store's entry point: a database file opened for conversations, users, messages and
+// state. Reads run on snapshots and never wait for the writer; writes run one at a time.
+
+@_exported import ParleyEngine
+
+/// ParleyDB's version, as `parley --version` prints it.
+public enum ParleyVersion {
+    public static let string = "0.1.0"
+}
+
+/// An open ParleyDB database: conversations, their messages in compressed blocks, users, inboxes,
+/// read markers and state, in one file (plus its write-ahead log while open).
+///
+/// ```swift
+/// let db = try Database.open(path: "bot.parley")
+/// let id = try db.write { chat in
+///     try chat.upsertUser("alice")
+///     try chat.upsertUser("bot")
+///     return try chat.createConversation(NewConversation(participants: ["alice", "bot"]))
+/// }
+/// try db.append(NewMessage(sender: "alice", text: "Hello!"), to: id)
+/// let recent = try db.messages(in: id, .newest(20))
+/// try db.close()
+/// ```
+///
+/// A `Database` may be shared between threads and tasks. One write transaction runs at a time;
+/// any number of reads run beside it, each on the state of one commit.
+public final class Database: Sendable {
+    /// How a database is opened.
+    public struct Options: Sendable {
+        /// The storage engine's options: durability, page size, memtable budget, checkpoints.
+        public var engine = DatabaseOptions()
+        /// Raw bytes a message block grows to before it is closed to appends.
+        public var blockTargetBytes = 32 << 10
+        /// The wall clock the store reads for default timestamps, TTLs and lifecycle cutoffs.
+        public var clock: @Sendable () -> Timestamp = { Timestamp.now() }
+        /// The file system (tests pass a fault-injecting one).
+        public var fileSystem: any FileSystem = PosixFileSystem()
+
+        public init() {}
+
+        /// Options with `durability` as the default for every commit.
+        public init(durability: Durability) { engine.durability = durability }
+    }
+
+    /// Version of the chat store's layout over the engine's trees.
+    static let storeVersion: UInt64 = 1
+
+    /// The database file's path.
+    public let path: String
+    let engine: Engine
+    let store: StoreContext
+    private let queues = AsyncQueues()
+
+    /// Opens the database at `path`, creating it when it does not exist and recovering from its
+    /// log when it was not closed cleanly.
+    public static func open(path: String, options: Options = Options()) throws -> Database {
+        guard options.blockTargetBytes >= 1024, options.blockTargetBytes <= 16 << 20 else {
+            throw ParleyError.invalidArgument("blockTargetBytes must be 1 KiB to 16 MiB")
+        }
+        let engine = try storage { try Engine.open(path: path, options: options.engine, fileSystem: options.fileSystem) }
+        do {
+            let database = Database(path: path, engine: engine, options: options)
+            try database.prepareLayout()
+            // Sealing and expiry run at the start of every checkpoint, in the background too.
+            engine.setCheckpointPreparation { [weak database] in try database?.maintain() }
+            return database
+        } catch {
+            try? engine.close()
+            throw error
+        }
+    }
+
+    private init(path: String, engine: Engine, options: Options) {
+        self.path = path
+        self.engine = engine
+        self.store = StoreContext(path: path, clock: options.clock, blockTargetBytes: options.blockTargetBytes, engine: engine)
+    }
+
+    /// Creates the trees on first open and checks the layout version.
+    private func prepareLayout() throws {
+        let version = try storage {
+            try engine.read { snapshot -> UInt64? in
+                guard try snapshot.treeExists(Tree.meta), let bytes = try snapshot.get(Tree.meta, Key.version) else { return nil }
+                var reader = ByteReader(bytes)
+                guard let version = try? reader.varint() else { return UInt64.max }
+                return version
+            }
+        }
+        if let version {
+            guard version == Self.storeVersion else { throw ParleyError.unsupportedStoreVersion(version) }
+            return
+        }
+        try storage {
+            try engine.write(durability: .full) { transaction in
+                for tree in Tree.all { try transaction.createTree(tree) }
+                var writer = ByteWriter()
+                writer.varint(Self.storeVersion)
+                try transaction.put(Tree.meta, Key.version, writer.bytes)
+            }
+        }
+    }
+
+    /// Checkpoint work: seal pending messages into blocks and delete expired state.
+    func maintain() throws {
+        try write { chat in
+            try chat.sealPending()
+            try chat.sweepExpiredState()
+        }
+    }
+
+    /// Checkpoints and closes the database, leaving one file. Further calls throw
+    /// ``ParleyError/storage(_:)`` with `EngineError.closed`.
+    public func close() throws {
+        try storage { try engine.close() }
+    }
+
+    // MARK: - Transactions
+
+    /// Runs `body` on a snapshot of the last commit.
+    public func read<R>(_ body: (ChatReader) throws -> R) throws -> R {
+        let snapshot = try storage { try engine.snapshot() }
+        defer { snapshot.close() }
+        return try body(ChatReader(view: snapshot, store: store))
+    }
+
+    /// Runs `body` in the write transaction and commits it, durable as `durability` says (the
+    /// database's default when nil). If `body` throws, nothing it did is kept.
+    public func write<R>(durability: Durability? = nil, _ body: (ChatWriter) throws -> R) throws -> R {
+        let transaction = try storage { try engine.beginWrite(durability: durability) }
+        do {
+            let result = try body(ChatWriter(transaction: transaction, store: store))
+            try storage { try transaction.commit() }
+            return result
+        } catch {
+            transaction.abort()
+            throw error
+        }
+    }
+
+    // MARK: - Maintenance
+
+    /// Seals recent messages into blocks and moves everything committed into the file's B+trees,
+    /// emptying the log. This also happens in the background and at close.
+    public func checkpoint() throws { try storage { try engine.checkpoint() } }
+
+    /// Makes every commit so far durable, whatever its durability mode.
+    public func flush() throws { try storage { try engine.flush() } }
+
+    /// The storage engine's integrity walk: every page, tree and free page accounted for.
+    public func checkStorage() throws -> IntegrityReport { try storage { try engine.checkIntegrity() } }
+
+    var asyncQueues: AsyncQueues { queues }
+}

@@ -1,0 +1,165 @@
+// Compact binary encoding for the chat store's records: varints, zigzag integers, length-prefixed
+// strings, big-endian fixed-width integers for keys (so byte order is numeric order).
+//
+// `ByteReader` bounds-checks every read and throws `DecodeFailure` on bytes that end early or run
+// over their limits: it reads bytes that came from disk.
+
+/// A decoding failure; callers wrap it into an error that names what was being read.
+struct DecodeFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+struct ByteWriter {
+    var bytes: [UInt8] = []
+
+    init(capacity: Int = 64) { bytes.reserveCapacity(capacity) }
+
+    mutating func byte(_ value: UInt8) { bytes.append(value) }
+
+    mutating func varint(_ value: UInt64) {
+        var v = value
+        while v >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
+        bytes.append(UInt8(v))
+    }
+
+    mutating func varint(_ value: Int) { varint(UInt64(clamping: value)) }
+
+    /// Signed values, small magnitudes short either way.
+    mutating func zigzag(_ value: Int64) { varint(UInt64(bitPattern: (value << 1) ^ (value >> 63))) }
+
+    mutating func bytesWithLength(_ value: [UInt8]) {
+        varint(UInt64(value.count))
+        bytes.append(contentsOf: value)
+    }
+
+    mutating func string(_ value: String) {
+        var copy = value
+        copy.withUTF8 { utf8 in
+            varint(UInt64(utf8.count))
+            bytes.append(contentsOf: utf8)
+        }
+    }
+
+    /// An optional string: 0 for nil, else length + 1 and the bytes.
+    mutating func optionalString(_ value: String?) {
+        guard var copy = value else {
+            varint(UInt64(0))
+            return
+        }
+        copy.withUTF8 { utf8 in
+            varint(UInt64(utf8.count) + 1)
+            bytes.append(contentsOf: utf8)
+        }
+    }
+
+    mutating func bigEndian64(_ value: UInt64) {
+        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    mutating func littleEndian32(_ value: UInt32) {
+        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    mutating func littleEndian64(_ value: UInt64) {
+        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+    }
+}
+
+struct ByteReader {
+    let bytes: [UInt8]
+    private(set) var offset: Int
+    let end: Int
+
+    init(_ bytes: [UInt8], from start: Int = 0) {
+        self.bytes = bytes
+        offset = min(max(start, 0), bytes.count)
+        end = bytes.count
+    }
+
+    var isAtEnd: Bool { offset >= end }
+    var remaining: Int { end - offset }
+
+    mutating func byte() throws -> UInt8 {
+        guard offset < end else { throw DecodeFailure("ends inside a field") }
+        defer { offset += 1 }
+        return bytes[offset]
+    }
+
+    mutating func varint() throws -> UInt64 {
+        var result: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            let b = try byte()
+            if shift == 63, b > 1 { throw DecodeFailure("varint past 64 bits") }
+            result |= UInt64(b & 0x7F) << shift
+            if b & 0x80 == 0 { return result }
+            shift += 7
+            if shift > 63 { throw DecodeFailure("varint too long") }
+        }
+    }
+
+    /// A varint that must fit `limit` (a count or a length).
+    mutating func count(limit: Int) throws -> Int {
+        let value = try varint()
+        guard value <= UInt64(limit) else { throw DecodeFailure("count \(value) over its limit \(limit)") }
+        return Int(value)
+    }
+
+    mutating func zigzag() throws -> Int64 {
+        let raw = try varint()
+        return Int64(bitPattern: raw >> 1) ^ -Int64(bitPattern: raw & 1)
+    }
+
+    mutating func raw(_ length: Int) throws -> ArraySlice<UInt8> {
+        guard length >= 0, length <= remaining else { throw DecodeFailure("length \(length) runs past the end") }
+        defer { offset += length }
+        return bytes[offset..<(offset + length)]
+    }
+
+    mutating func bytesWithLength(limit: Int = Int(Int32.max)) throws -> [UInt8] {
+        let length = try count(limit: limit)
+        return Array(try raw(length))
+    }
+
+    mutating func string(limit: Int = Int(Int32.max)) throws -> String {
+        let length = try count(limit: limit)
+        let slice = try raw(length)
+        guard let text = String(validating: slice, as: UTF8.self) else { throw DecodeFailure("text is not UTF-8") }
+        return text
+    }
+
+    mutating func optionalString(limit: Int = Int(Int32.max)) throws -> String? {
+        let marker = try varint()
+        if marker == 0 { return nil }
+        guard marker - 1 <= UInt64(limit), marker - 1 <= UInt64(remaining) else { throw DecodeFailure("string runs past the end") }
+        let slice = try raw(Int(marker - 1))
+        guard let text = String(validating: slice, as: UTF8.self) else { throw DecodeFailure("text is not UTF-8") }
+        return text
+    }
+
+    mutating func bigEndian64() throws -> UInt64 {
+        let slice = try raw(8)
+        return slice.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+    }
+
+    mutating func littleEndian32() throws -> UInt32 {
+        let slice = try raw(4)
+        return slice.reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+    }
+
+    mutating func littleEndian64() throws -> UInt64 {
+        let slice = try raw(8)
+        return slice.reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+    }
+}
+
+/// Timestamps in keys: the sign bit flipped so that byte order is time order.
+@inline(__always)
+func orderedBits(_ time: Timestamp) -> UInt64 { UInt64(bitPattern: time.microseconds) ^ (1 << 63) }
+
+@inline(__always)
+func timestamp(fromOrderedBits bits: UInt64) -> Timestamp { Timestamp(microseconds: Int64(bitPattern: bits ^ (1 << 63))) }

@@ -1,0 +1,178 @@
+// Records of users, conversations, the store's counters and read markers.
+
+/// The running totals of the whole store, kept under `chat.meta/counters`.
+struct Counters: Equatable {
+    var nextMessageID: UInt64 = 1
+    var messages: Int64 = 0
+    var tokens: Int64 = 0
+    var rawBytes: Int64 = 0
+    var storedBytes: Int64 = 0
+
+    func encoded() -> [UInt8] {
+        var writer = ByteWriter()
+        writer.varint(nextMessageID)
+        writer.zigzag(messages)
+        writer.zigzag(tokens)
+        writer.zigzag(rawBytes)
+        writer.zigzag(storedBytes)
+        return writer.bytes
+    }
+
+    init() {}
+
+    init(decoding bytes: [UInt8]) throws {
+        var reader = ByteReader(bytes)
+        do {
+            nextMessageID = try reader.varint()
+            messages = try reader.zigzag()
+            tokens = try reader.zigzag()
+            rawBytes = try reader.zigzag()
+            storedBytes = try reader.zigzag()
+        } catch let failure as DecodeFailure {
+            throw ParleyError.corruptRecord(tree: Tree.meta, reason: failure.description)
+        }
+    }
+}
+
+enum UserCodec {
+    static func encode(_ user: User) -> [UInt8] {
+        var writer = ByteWriter()
+        writer.zigzag(user.createdAt.microseconds)
+        writer.optionalString(user.displayName)
+        encodeOptionalMetadata(user.metadata, into: &writer)
+        return writer.bytes
+    }
+
+    static func decode(handle: String, _ bytes: [UInt8]) throws -> User {
+        var reader = ByteReader(bytes)
+        do {
+            let createdAt = Timestamp(microseconds: try reader.zigzag())
+            let displayName = try reader.optionalString()
+            let metadata = try decodeOptionalMetadata(from: &reader)
+            return User(handle: handle, displayName: displayName, metadata: metadata, createdAt: createdAt)
+        } catch let failure as DecodeFailure {
+            throw ParleyError.corruptRecord(tree: Tree.users, reason: "user \"\(handle)\": \(failure)")
+        }
+    }
+}
+
+/// A conversation as stored under `chat.conversations` (participants live in their own tree).
+struct ConversationRecord: Equatable {
+    var platform: String?
+    var externalID: String?
+    var title: String?
+    var status: ConversationStatus
+    var createdAt: Timestamp
+    var lastActivity: Timestamp
+    var messageCount: Int64
+    var tokenTotal: Int64
+    var participantCount: Int64
+    /// The newest message's position, nil when there is none.
+    var lastPosition: MessagePosition?
+    var metadata: Metadata?
+
+    func encoded() -> [UInt8] {
+        var writer = ByteWriter(capacity: 96)
+        writer.byte(status.code)
+        writer.optionalString(platform)
+        writer.optionalString(externalID)
+        writer.optionalString(title)
+        writer.zigzag(createdAt.microseconds)
+        writer.zigzag(lastActivity.microseconds)
+        writer.zigzag(messageCount)
+        writer.zigzag(tokenTotal)
+        writer.zigzag(participantCount)
+        if let lastPosition {
+            writer.byte(1)
+            writer.zigzag(lastPosition.createdAt.microseconds)
+            writer.varint(lastPosition.id.rawValue)
+        } else {
+            writer.byte(0)
+        }
+        encodeOptionalMetadata(metadata, into: &writer)
+        return writer.bytes
+    }
+
+    init(
+        platform: String?, externalID: String?, title: String?, status: ConversationStatus, createdAt: Timestamp,
+        metadata: Metadata?
+    ) {
+        self.platform = platform
+        self.externalID = externalID
+        self.title = title
+        self.status = status
+        self.createdAt = createdAt
+        self.lastActivity = createdAt
+        self.messageCount = 0
+        self.tokenTotal = 0
+        self.participantCount = 0
+        self.lastPosition = nil
+        self.metadata = metadata
+    }
+
+    init(decoding bytes: [UInt8], id: ConversationID) throws {
+        var reader = ByteReader(bytes)
+        do {
+            guard let status = ConversationStatus(code: try reader.byte()) else { throw DecodeFailure("unknown status") }
+            self.status = status
+            platform = try reader.optionalString()
+            externalID = try reader.optionalString()
+            title = try reader.optionalString()
+            createdAt = Timestamp(microseconds: try reader.zigzag())
+            lastActivity = Timestamp(microseconds: try reader.zigzag())
+            messageCount = try reader.zigzag()
+            tokenTotal = try reader.zigzag()
+            participantCount = try reader.zigzag()
+            switch try reader.byte() {
+            case 0: lastPosition = nil
+            case 1:
+                let at = Timestamp(microseconds: try reader.zigzag())
+                lastPosition = MessagePosition(createdAt: at, id: MessageID(rawValue: try reader.varint()))
+            default: throw DecodeFailure("bad last-message flag")
+            }
+            metadata = try decodeOptionalMetadata(from: &reader)
+        } catch let failure as DecodeFailure {
+            throw ParleyError.corruptRecord(tree: Tree.conversations, reason: "conversation \(id): \(failure)")
+        }
+    }
+
+    func conversation(id: ConversationID, participants: [String]) -> Conversation {
+        Conversation(
+            id: id, platform: platform, externalID: externalID, title: title, status: status,
+            participants: participants, createdAt: createdAt, lastActivity: lastActivity,
+            messageCount: Int(clamping: messageCount), tokenTotal: Int(clamping: tokenTotal), metadata: metadata)
+    }
+}
+
+enum PositionCodec {
+    static func encode(_ position: MessagePosition) -> [UInt8] {
+        var out: [UInt8] = []
+        Key.appendBE(orderedBits(position.createdAt), to: &out)
+        Key.appendBE(position.id.rawValue, to: &out)
+        return out
+    }
+
+    static func decode(_ bytes: [UInt8], tree: String) throws -> MessagePosition {
+        guard bytes.count == 16 else { throw ParleyError.corruptRecord(tree: tree, reason: "a position must be 16 bytes") }
+        return MessagePosition(
+            createdAt: timestamp(fromOrderedBits: Key.readBE(bytes[0..<8])),
+            id: MessageID(rawValue: Key.readBE(bytes[8..<16])))
+    }
+}
+
+func encodeOptionalMetadata(_ metadata: Metadata?, into writer: inout ByteWriter) {
+    if let metadata {
+        writer.byte(1)
+        MetadataCodec.encode(metadata, into: &writer)
+    } else {
+        writer.byte(0)
+    }
+}
+
+func decodeOptionalMetadata(from reader: inout ByteReader) throws -> Metadata? {
+    switch try reader.byte() {
+    case 0: return nil
+    case 1: return try MetadataCodec.decode(from: &reader)
+    default: throw DecodeFailure("bad metadata flag")
+    }
+}

@@ -1,0 +1,357 @@
+// Reading the chat store: every query, written once over `KeyValueView`, so that it runs on a
+// snapshot (`Database.read`) and inside a write transaction (`ChatWriter` inherits it).
+
+import Glibc
+
+/// A consistent view of the chat store, as of one commit (or, inside ``Database/write(durability:_:)``,
+/// as the transaction has changed it so far). Use it only inside the closure it was passed to.
+public class ChatReader {
+    let view: any KeyValueView
+    let store: StoreContext
+
+    init(view: any KeyValueView, store: StoreContext) {
+        self.view = view
+        self.store = store
+    }
+
+    /// The store's clock (wall time unless the options replaced it).
+    var now: Timestamp { store.clock() }
+
+    // MARK: - Users
+
+    /// The user with this handle, or nil.
+    public func user(_ handle: String) throws -> User? {
+        guard let bytes = try storage({ try view.get(Tree.users, Key.handle(handle)) }) else { return nil }
+        return try UserCodec.decode(handle: handle, bytes)
+    }
+
+    /// Number of users.
+    public func userCount() throws -> Int { Int(try storage { try view.count(Tree.users) }) }
+
+    /// Users in handle order, starting after `handle` (nil: from the first), at most `limit`.
+    public func users(after handle: String? = nil, limit: Int = 100) throws -> [User] {
+        try checkLimit(limit)
+        let start = handle.map { Key.handle($0) + [0] } ?? []
+        return try storage { try view.entries(Tree.users, from: start, to: nil, limit: limit) }.map { entry in
+            guard let handle = String(validating: entry.key, as: UTF8.self) else {
+                throw ParleyError.corruptRecord(tree: Tree.users, reason: "a handle is not UTF-8")
+            }
+            return try UserCodec.decode(handle: handle, entry.value)
+        }
+    }
+
+    func requireUser(_ handle: String) throws {
+        guard try storage({ try view.get(Tree.users, Key.handle(handle)) }) != nil else { throw ParleyError.unknownUser(handle) }
+    }
+
+    // MARK: - Conversations
+
+    func record(_ id: ConversationID) throws -> ConversationRecord? {
+        guard let bytes = try storage({ try view.get(Tree.conversations, id.bytes) }) else { return nil }
+        return try ConversationRecord(decoding: bytes, id: id)
+    }
+
+    func requireRecord(_ id: ConversationID) throws -> ConversationRecord {
+        guard let record = try record(id) else { throw ParleyError.unknownConversation(id) }
+        return record
+    }
+
+    /// Handles of a conversation's participants, in byte order.
+    func participantHandles(_ id: ConversationID) throws -> [String] {
+        try storage { try view.entries(Tree.participants, prefix: id.bytes) }.map { entry in
+            guard let handle = String(validating: entry.key[16...], as: UTF8.self) else {
+                throw ParleyError.corruptRecord(tree: Tree.participants, reason: "a handle is not UTF-8")
+            }
+            return handle
+        }
+    }
+
+    func isParticipant(_ handle: String, of id: ConversationID) throws -> Bool {
+        try storage { try view.get(Tree.participants, Key.participant(id, handle)) } != nil
+    }
+
+    /// The conversation with this id, or nil.
+    public func conversation(_ id: ConversationID) throws -> Conversation? {
+        guard let record = try record(id) else { return nil }
+        return record.conversation(id: id, participants: try participantHandles(id))
+    }
+
+    /// The conversation with this (platform, external id), or nil.
+    public func conversation(platform: String, externalID: String) throws -> Conversation? {
+        guard let bytes = try storage({ try view.get(Tree.external, Key.external(platform: platform, externalID: externalID)) })
+        else { return nil }
+        guard let id = ConversationID(bytes: bytes) else {
+            throw ParleyError.corruptRecord(tree: Tree.external, reason: "a conversation id must be 16 bytes")
+        }
+        return try conversation(id)
+    }
+
+    /// Number of conversations.
+    public func conversationCount() throws -> Int { Int(try storage { try view.count(Tree.conversations) }) }
+
+    /// Conversations with `status` whose last activity is before `lastActiveBefore` (all of them
+    /// when nil), least recently active first, at most `limit`.
+    public func conversations(
+        status: ConversationStatus, lastActiveBefore: Timestamp? = nil, limit: Int = 100
+    ) throws -> [Conversation] {
+        try checkLimit(limit)
+        let start: [UInt8] = [status.code]
+        let end = lastActiveBefore.map { Key.status(status, $0, ConversationID(uncheckedBytes: [UInt8](repeating: 0, count: 16))) }
+            ?? [status.code + 1]
+        return try storage { try view.entries(Tree.status, from: start, to: end, limit: limit) }.compactMap { entry in
+            guard entry.key.count == 25, let id = ConversationID(bytes: Array(entry.key[9...])) else {
+                throw ParleyError.corruptRecord(tree: Tree.status, reason: "a key must be 25 bytes")
+            }
+            return try conversation(id)
+        }
+    }
+
+    // MARK: - Messages
+
+    /// The message with this id, or nil.
+    public func message(_ id: MessageID) throws -> Message? {
+        guard let located = try locate(id) else { return nil }
+        return try message(at: located.position, in: located.conversation)
+    }
+
+    func locate(_ id: MessageID) throws -> (conversation: ConversationID, position: MessagePosition)? {
+        guard let bytes = try storage({ try view.get(Tree.locator, Key.locator(id)) }) else { return nil }
+        guard bytes.count == 24, let conversation = ConversationID(bytes: Array(bytes[0..<16])) else {
+            throw ParleyError.corruptRecord(tree: Tree.locator, reason: "an entry must be 24 bytes")
+        }
+        let at = timestamp(fromOrderedBits: Key.readBE(bytes[16..<24]))
+        return (conversation, MessagePosition(createdAt: at, id: id))
+    }
+
+    /// The message at `position` in a conversation: a pending one, or one inside a block.
+    func message(at position: MessagePosition, in conversation: ConversationID) throws -> Message? {
+        let key = Key.message(conversation, position)
+        if let bytes = try storage({ try view.get(Tree.pending, key) }) {
+            return try MessageCodec.decodePending(bytes, conversation: conversation, position: position)
+        }
+        let stream = try storage { try MessageStream(view: view, conversation: conversation, forward: true, from: before(position)) }
+        guard let found = try storage({ try stream.next() }), found.position == position else { return nil }
+        return found
+    }
+
+    /// The position just before `position` (so a stream "after" it starts at it).
+    private func before(_ position: MessagePosition) -> MessagePosition {
+        if position.id.rawValue > 0 { return MessagePosition(createdAt: position.createdAt, id: MessageID(rawValue: position.id.rawValue - 1)) }
+        return MessagePosition(createdAt: Timestamp(microseconds: position.createdAt.microseconds &- 1), id: MessageID(rawValue: .max))
+    }
+
+    /// A page of a conversation's messages: see ``MessageQuery``.
+    public func messages(in conversation: ConversationID, _ query: MessageQuery = MessageQuery()) throws -> [Message] {
+        _ = try requireRecord(conversation)
+        if let limit = query.limit { try checkLimit(limit) }
+        // Both bounds exclusive. Ids start at 1, so (t, 0) sorts before every message at time t.
+        var lower = query.after
+        var upper = query.before
+        if let range = query.timeRange {
+            let from = MessagePosition(createdAt: range.lowerBound, id: MessageID(rawValue: 0))
+            let to = MessagePosition(createdAt: range.upperBound, id: MessageID(rawValue: 0))
+            if lower.map({ $0 < from }) ?? true { lower = from }
+            if upper.map({ $0 > to }) ?? true { upper = to }
+        }
+        let limit = query.limit ?? .max
+        var out: [Message] = []
+        guard limit > 0 else { return out }
+        let forward = query.order == .oldestFirst
+        let stream = try storage {
+            try MessageStream(view: view, conversation: conversation, forward: forward, from: forward ? lower : upper)
+        }
+        while out.count < limit, let message = try storage({ try stream.next() }) {
+            if forward, let upper, message.position >= upper { break }
+            if !forward, let lower, message.position <= lower { break }
+            if let roles = query.roles, !roles.contains(message.role) { continue }
+            if let sender = query.sender, message.sender != sender { continue }
+            out.append(message)
+        }
+        return out
+    }
+
+    /// Messages by index, as a messenger pages: index 0 is the oldest message with `.oldestFirst`,
+    /// the newest with `.newestFirst`; returns those at `indices` that exist, in that order.
+    public func messages(in conversation: ConversationID, indices: Range<Int>, order: MessageOrder = .oldestFirst) throws -> [Message] {
+        _ = try requireRecord(conversation)
+        guard indices.lowerBound >= 0 else { throw ParleyError.invalidArgument("indices must not be negative") }
+        let stream = try storage {
+            try MessageStream(view: view, conversation: conversation, forward: order == .oldestFirst, from: nil)
+        }
+        guard try storage({ try stream.skip(indices.lowerBound) }) == indices.lowerBound else { return [] }
+        var out: [Message] = []
+        while out.count < indices.count, let message = try storage({ try stream.next() }) { out.append(message) }
+        return out
+    }
+
+    /// Number of messages in a conversation.
+    public func messageCount(in conversation: ConversationID) throws -> Int {
+        Int(clamping: try requireRecord(conversation).messageCount)
+    }
+
+    /// The newest messages whose tokens, with every system message's, fit `tokenBudget`: the
+    /// conversation's system messages plus the longest run of newest other messages that fits,
+    /// oldest first.
+    public func contextWindow(in conversation: ConversationID, tokenBudget: Int) throws -> ContextWindow {
+        _ = try requireRecord(conversation)
+        guard tokenBudget >= 0 else { throw ParleyError.invalidArgument("a token budget must not be negative") }
+        var system: [Message] = []
+        for entry in try storage({ try view.entries(Tree.system, prefix: conversation.bytes) }) {
+            guard let position = Key.position(inMessageKey: entry.key) else {
+                throw ParleyError.corruptRecord(tree: Tree.system, reason: "a key must be 32 bytes")
+            }
+            guard let message = try message(at: position, in: conversation) else {
+                throw ParleyError.corruptRecord(tree: Tree.system, reason: "system message \(position.id) is missing")
+            }
+            system.append(message)
+        }
+        var tokens = system.reduce(0) { $0 + $1.tokens }
+        let systemOverBudget = tokens > tokenBudget
+        var recent: [Message] = []
+        var truncated = false
+        let stream = try storage { try MessageStream(view: view, conversation: conversation, forward: false, from: nil) }
+        while let message = try storage({ try stream.next() }) {
+            if message.role == .system { continue }
+            if tokens + message.tokens > tokenBudget {
+                truncated = true
+                break
+            }
+            tokens += message.tokens
+            recent.append(message)
+        }
+        var messages = system + recent
+        messages.sort { $0.position < $1.position }
+        return ContextWindow(messages: messages, tokens: tokens, truncated: truncated, systemOverBudget: systemOverBudget)
+    }
+
+    // MARK: - Read markers and unread counts
+
+    /// The position of the last message `user` has read in `conversation`, or nil.
+    public func readMarker(user: String, conversation: ConversationID) throws -> MessagePosition? {
+        guard let bytes = try storage({ try view.get(Tree.markers, Key.marker(user, conversation)) }) else { return nil }
+        return try PositionCodec.decode(bytes, tree: Tree.markers)
+    }
+
+    /// Messages of `conversation` after `user`'s read marker (all of them when there is none).
+    public func unreadCount(user: String, conversation: ConversationID) throws -> Int {
+        let record = try requireRecord(conversation)
+        try requireUser(user)
+        return try unreadCount(user: user, conversation: conversation, record: record)
+    }
+
+    func unreadCount(user: String, conversation: ConversationID, record: ConversationRecord) throws -> Int {
+        guard let marker = try readMarker(user: user, conversation: conversation) else { return Int(clamping: record.messageCount) }
+        guard let last = record.lastPosition, marker < last else { return 0 }
+        let stream = try storage { try MessageStream(view: view, conversation: conversation, forward: true, from: marker) }
+        return try storage { try stream.countRemaining() }
+    }
+
+    /// Unread messages over every conversation `user` takes part in.
+    public func unreadCount(user: String) throws -> Int {
+        try requireUser(user)
+        var total = 0
+        for id in try inboxConversationIDs(user: user) {
+            guard let record = try record(id) else { continue }
+            total += try unreadCount(user: user, conversation: id, record: record)
+        }
+        return total
+    }
+
+    // MARK: - Inbox
+
+    private func inboxConversationIDs(user: String) throws -> [ConversationID] {
+        try storage { try view.entries(Tree.inbox, prefix: Key.inboxPrefix(user)) }.map { entry in
+            guard entry.key.count >= 24, let id = ConversationID(bytes: Array(entry.key.suffix(16))) else {
+                throw ParleyError.corruptRecord(tree: Tree.inbox, reason: "a key is too short")
+            }
+            return id
+        }
+    }
+
+    /// `user`'s conversations, most recently active first, each with its newest message and the
+    /// user's unread count. Page with ``InboxQuery/after`` or ``InboxQuery/offset``.
+    public func inbox(of user: String, _ query: InboxQuery = InboxQuery()) throws -> [InboxEntry] {
+        try requireUser(user)
+        try checkLimit(query.limit)
+        guard query.offset >= 0 else { throw ParleyError.invalidArgument("an offset must not be negative") }
+        let prefix = Key.inboxPrefix(user)
+        let cursor = try storage { try view.cursor(Tree.inbox) }
+        var entry = try storage {
+            try cursor.seek(atOrAfter: query.after.map { Key.inbox(user, $0.lastActivity, $0.conversation) + [0] } ?? prefix)
+        }
+        var skipped = 0
+        var out: [InboxEntry] = []
+        while out.count < query.limit, let (key, _) = entry, key.hasPrefix(prefix) {
+            entry = try storage { try cursor.next() }
+            guard key.count == prefix.count + 24, let id = ConversationID(bytes: Array(key.suffix(16))) else {
+                throw ParleyError.corruptRecord(tree: Tree.inbox, reason: "a key has the wrong length")
+            }
+            guard let record = try record(id) else {
+                throw ParleyError.corruptRecord(tree: Tree.inbox, reason: "conversation \(id) is missing")
+            }
+            if let statuses = query.statuses, !statuses.contains(record.status) { continue }
+            if skipped < query.offset {
+                skipped += 1
+                continue
+            }
+            let last = try record.lastPosition.flatMap { try message(at: $0, in: id) }
+            out.append(
+                InboxEntry(
+                    conversation: record.conversation(id: id, participants: try participantHandles(id)),
+                    lastMessage: last, unreadCount: try unreadCount(user: user, conversation: id, record: record)))
+        }
+        return out
+    }
+
+    // MARK: - State
+
+    /// The live state value under `key`, or nil when there is none or it has expired.
+    public func state(_ key: StateKey) throws -> StateValue? {
+        guard let bytes = try storage({ try view.get(Tree.state, Key.state(key)) }) else { return nil }
+        let value = try StateCodec.decode(bytes)
+        return value.expiresAt > now ? value : nil
+    }
+
+    // MARK: - Stats
+
+    /// Totals for the whole database.
+    public func stats() throws -> Stats {
+        let counters = try self.counters()
+        let cutoff = now.adding(seconds: -30 * 86_400)
+        var active = 0
+        var recentMessages = 0
+        for status in ConversationStatus.allCases {
+            let start = Key.status(status, cutoff, ConversationID(uncheckedBytes: [UInt8](repeating: 0, count: 16)))
+            for entry in try storage({ try view.entries(Tree.status, from: start, to: [status.code + 1]) }) {
+                active += 1
+                guard let id = ConversationID(bytes: Array(entry.key.suffix(16))) else { continue }
+                let from = MessagePosition(createdAt: cutoff, id: MessageID(rawValue: 0))
+                let stream = try storage { try MessageStream(view: view, conversation: id, forward: true, from: from) }
+                recentMessages += try storage { try stream.countRemaining() }
+            }
+        }
+        let raw = Int(clamping: counters.rawBytes)
+        let stored = Int(clamping: counters.storedBytes)
+        return Stats(
+            users: try userCount(), conversations: try conversationCount(), activeConversations30d: active,
+            messages: Int(clamping: counters.messages), messages30d: recentMessages, tokens: Int(clamping: counters.tokens),
+            rawMessageBytes: raw, storedMessageBytes: stored,
+            compressionRatio: stored > 0 ? Double(raw) / Double(stored) : 1,
+            fileBytes: fileSize(store.path), logBytes: Int(clamping: store.logBytes()))
+    }
+
+    func counters() throws -> Counters {
+        guard let bytes = try storage({ try view.get(Tree.meta, Key.counters) }) else { return Counters() }
+        return try Counters(decoding: bytes)
+    }
+
+    func checkLimit(_ limit: Int) throws {
+        guard limit >= 0 else { throw ParleyError.invalidArgument("a limit must not be negative") }
+    }
+}
+
+func fileSize(_ path: String) -> Int {
+    var info = stat()
+    guard stat(path, &info) == 0 else { return 0 }
+    return Int(info.st_size)
+}

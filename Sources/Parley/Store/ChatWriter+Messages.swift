@@ -1,0 +1,103 @@
+// Appending messages and marking them read. An append writes the message as one pending entry
+// (it reaches a block when the store checkpoints) and moves, in the same transaction, the
+// conversation's totals and last activity, every participant's inbox entry and the sender's read
+// marker.
+
+extension ChatWriter {
+    /// Appends one message and returns it as stored.
+    @discardableResult
+    public func append(_ message: NewMessage, to conversation: ConversationID) throws -> Message {
+        let stored = try append(contentsOf: [message], to: conversation)
+        guard let first = stored.first else { throw ParleyError.invalidArgument("nothing was appended") }
+        return first
+    }
+
+    /// Appends messages in one go (their ids increase in the order given) and returns them as
+    /// stored. Either all are appended or, on an error, none.
+    @discardableResult
+    public func append(contentsOf messages: [NewMessage], to conversation: ConversationID) throws -> [Message] {
+        let old = try requireRecord(conversation)
+        guard old.status != .closed else { throw ParleyError.conversationClosed(conversation) }
+        guard !messages.isEmpty else { return [] }
+        var counters = try self.counters()
+        let time = now
+        var senders: Set<String> = []
+        var prepared: [(message: Message, encoded: [UInt8])] = []
+        prepared.reserveCapacity(messages.count)
+        var nextID = counters.nextMessageID
+        for new in messages {
+            try validateName(new.sender, "a sender")
+            if !senders.contains(new.sender) {
+                guard try isParticipant(new.sender, of: conversation) else {
+                    throw ParleyError.notAParticipant(user: new.sender, conversation: conversation)
+                }
+                senders.insert(new.sender)
+            }
+            try validateName(new.contentType, "a content type")
+            if let tokens = new.tokens, tokens < 0 || tokens > Int(Int32.max) {
+                throw ParleyError.invalidArgument("a token count must be 0 to \(Int32.max)")
+            }
+            try MetadataCodec.validate(new.metadata ?? .null)
+            for attachment in new.attachments {
+                try validateName(attachment.mimeType, "an attachment's MIME type")
+                guard attachment.size >= 0 else { throw ParleyError.invalidArgument("an attachment's size must not be negative") }
+            }
+            let message = Message(
+                id: MessageID(rawValue: nextID), conversation: conversation, sender: new.sender, role: new.role,
+                contentType: new.contentType, text: new.text, attachments: new.attachments,
+                tokens: new.tokens ?? Self.estimateTokens(new.text), status: new.status,
+                createdAt: new.createdAt ?? time, metadata: new.metadata)
+            let encoded = MessageCodec.encodePending(message)
+            let size = encoded.count - new.sender.utf8.count - 1
+            guard size <= Limits.maximumMessageBytes else {
+                throw ParleyError.messageTooLarge(bytes: size, maximum: Limits.maximumMessageBytes)
+            }
+            prepared.append((message, encoded))
+            nextID += 1
+        }
+
+        var record = old
+        var markers: [String: MessagePosition] = [:]
+        for (message, encoded) in prepared {
+            let key = Key.message(conversation, message.position)
+            try put(Tree.pending, key, encoded)
+            var locator = conversation.bytes
+            Key.appendBE(orderedBits(message.createdAt), to: &locator)
+            try put(Tree.locator, Key.locator(message.id), locator)
+            if message.role == .system { try put(Tree.system, key, []) }
+            record.messageCount += 1
+            record.tokenTotal += Int64(message.tokens)
+            record.lastActivity = max(record.lastActivity, message.createdAt)
+            record.lastPosition = max(record.lastPosition ?? message.position, message.position)
+            markers[message.sender] = max(markers[message.sender] ?? message.position, message.position)
+            counters.messages += 1
+            counters.tokens += Int64(message.tokens)
+            counters.rawBytes += Int64(encoded.count)
+            counters.storedBytes += Int64(encoded.count)
+        }
+        if record.status == .new || record.status == .archived { record.status = .active }
+        counters.nextMessageID = nextID
+        try saveCounters(counters)
+        try saveRecord(record, conversation)
+        try moveIndexes(conversation, from: old, to: record)
+        for (sender, position) in markers { try advanceMarker(sender, conversation, to: position) }
+        return prepared.map(\.message)
+    }
+
+    /// The estimate used when a message comes without a token count: UTF-8 bytes / 4, rounded up.
+    public static func estimateTokens(_ text: String) -> Int { (text.utf8.count + 3) / 4 }
+
+    /// Marks every message of `conversation` up to and including `message` as read by `user`.
+    /// A marker only moves forward: marking an older message changes nothing.
+    public func markRead(user: String, conversation: ConversationID, through message: MessageID) throws {
+        _ = try requireRecord(conversation)
+        guard try isParticipant(user, of: conversation) else {
+            try requireUser(user)
+            throw ParleyError.notAParticipant(user: user, conversation: conversation)
+        }
+        guard let located = try locate(message), located.conversation == conversation,
+            try self.message(at: located.position, in: conversation) != nil
+        else { throw ParleyError.unknownMessage(message) }
+        try advanceMarker(user, conversation, to: located.position)
+    }
+}

@@ -1,0 +1,107 @@
+// Changing the chat store. Every public method checks all of its input before it changes
+// anything, so an error it throws leaves the transaction as it was and the caller may go on.
+
+/// The write transaction of the chat store: reads see its own changes. Use it only inside the
+/// closure of ``Database/write(durability:_:)``.
+public final class ChatWriter: ChatReader {
+    let transaction: Transaction
+
+    init(transaction: Transaction, store: StoreContext) {
+        self.transaction = transaction
+        super.init(view: transaction, store: store)
+    }
+
+    // MARK: - Engine access
+
+    func put(_ tree: String, _ key: [UInt8], _ value: [UInt8]) throws {
+        try storage { try transaction.put(tree, key, value) }
+    }
+
+    @discardableResult
+    func delete(_ tree: String, _ key: [UInt8]) throws -> Bool {
+        try storage { try transaction.delete(tree, key) }
+    }
+
+    @discardableResult
+    func deletePrefix(_ tree: String, _ prefix: [UInt8]) throws -> Int {
+        guard let end = Key.prefixEnd(prefix) else { return 0 }
+        return try storage { try transaction.deleteRange(tree, from: prefix, to: end) }
+    }
+
+    func saveCounters(_ counters: Counters) throws {
+        try put(Tree.meta, Key.counters, counters.encoded())
+    }
+
+    func saveRecord(_ record: ConversationRecord, _ id: ConversationID) throws {
+        try put(Tree.conversations, id.bytes, record.encoded())
+    }
+
+    // MARK: - Validation
+
+    func validateName(_ value: String, _ field: String) throws {
+        let length = value.utf8.count
+        guard length > 0, length <= Limits.maximumNameBytes else {
+            throw ParleyError.invalidArgument("\(field) must be 1 to \(Limits.maximumNameBytes) bytes of UTF-8")
+        }
+    }
+
+    func validateMetadata(_ metadata: Metadata?) throws {
+        guard let metadata else { return }
+        try MetadataCodec.validate(metadata)
+        let size = MetadataCodec.encode(metadata).count
+        guard size <= Limits.maximumMetadataBytes else {
+            throw ParleyError.invalidArgument("metadata of \(size) bytes exceeds the maximum of \(Limits.maximumMetadataBytes)")
+        }
+    }
+
+    func validateTitle(_ title: String?) throws {
+        guard let title else { return }
+        guard title.utf8.count <= Limits.maximumTitleBytes else {
+            throw ParleyError.invalidArgument("a title must be at most \(Limits.maximumTitleBytes) bytes")
+        }
+    }
+
+    // MARK: - Users
+
+    /// Stores a user, or updates one: a non-nil `displayName` or `metadata` replaces the stored
+    /// one, nil keeps it. Returns the user as stored.
+    @discardableResult
+    public func upsertUser(_ handle: String, displayName: String? = nil, metadata: Metadata? = nil) throws -> User {
+        try validateName(handle, "a handle")
+        if let displayName { try validateTitle(displayName) }
+        try validateMetadata(metadata)
+        var user = try self.user(handle) ?? User(handle: handle, createdAt: now)
+        if let displayName { user.displayName = displayName }
+        if let metadata { user.metadata = metadata }
+        try put(Tree.users, Key.handle(handle), UserCodec.encode(user))
+        return user
+    }
+
+    // MARK: - Activity
+
+    /// Moves a conversation's status-index and inbox entries from `old` to `new` (its last
+    /// activity or status changed), so both indexes always agree with the record.
+    func moveIndexes(_ id: ConversationID, from old: ConversationRecord, to new: ConversationRecord) throws {
+        if old.status != new.status || old.lastActivity != new.lastActivity {
+            try delete(Tree.status, Key.status(old.status, old.lastActivity, id))
+            try put(Tree.status, Key.status(new.status, new.lastActivity, id), [])
+        }
+        if old.lastActivity != new.lastActivity {
+            for handle in try participantHandles(id) {
+                try delete(Tree.inbox, Key.inbox(handle, old.lastActivity, id))
+                try put(Tree.inbox, Key.inbox(handle, new.lastActivity, id), [])
+            }
+        }
+    }
+
+    /// Moves `user`'s read marker forward to `position` (never back).
+    func advanceMarker(_ user: String, _ id: ConversationID, to position: MessagePosition) throws {
+        if let current = try readMarker(user: user, conversation: id), current >= position { return }
+        try put(Tree.markers, Key.marker(user, id), PositionCodec.encode(position))
+    }
+}
+
+extension Limits {
+    /// Longest conversation title or user display name, in UTF-8 bytes.
+    public static let maximumTitleBytes = 4096
+}

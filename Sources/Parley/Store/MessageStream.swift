@@ -1,0 +1,212 @@
+// A walk over one conversation's messages in time order, forwards or backwards, merging the
+// sealed blocks with the pending (not yet sealed) messages. Pending messages may fall anywhere,
+// inside a block's range too (out-of-order appends), so both sides are merged message by message.
+//
+// Blocks are decoded only when the walk enters them; `skip` passes over whole blocks by their
+// header counts when no pending message falls inside them, so index paging and counting decode at
+// most the blocks at the edges.
+
+final class MessageStream {
+    private let view: any KeyValueView
+    let conversation: ConversationID
+    let forward: Bool
+    private let blockCursor: MergedCursor
+    private let pendingCursor: MergedCursor
+    private let prefix: [UInt8]
+
+    /// The pending side's head.
+    private var pendingHead: Message?
+    /// The block side: a header not yet decoded, or decoded messages and an index.
+    private enum BlockSide {
+        case none
+        case header(key: [UInt8], header: BlockHeader)
+        case messages([Message], index: Int)
+    }
+    private var blockSide = BlockSide.none
+    /// Bound the walk starts beyond (exclusive); nil for the conversation's end.
+    private let start: MessagePosition?
+
+    /// A stream strictly after `after` (forward) or strictly before `before` (backward).
+    init(view: any KeyValueView, conversation: ConversationID, forward: Bool, from start: MessagePosition?) throws {
+        self.view = view
+        self.conversation = conversation
+        self.forward = forward
+        self.start = start
+        self.prefix = conversation.bytes
+        blockCursor = try view.cursor(Tree.blocks)
+        pendingCursor = try view.cursor(Tree.pending)
+        try positionPending()
+        try positionBlocks()
+    }
+
+    private func inConversation(_ key: [UInt8]) -> Bool { key.hasPrefix(prefix) }
+
+    // MARK: Pending side
+
+    private func positionPending() throws {
+        var entry: (key: Bytes, value: Bytes)?
+        if forward {
+            if let start {
+                entry = try pendingCursor.seek(atOrAfter: Key.message(conversation, start))
+                if let key = entry?.key, Key.position(inMessageKey: key) == start, inConversation(key) {
+                    entry = try pendingCursor.next()
+                }
+            } else {
+                entry = try pendingCursor.seek(atOrAfter: prefix)
+            }
+        } else {
+            if let start {
+                entry = try pendingCursor.seek(atOrBefore: Key.message(conversation, start))
+                if let key = entry?.key, Key.position(inMessageKey: key) == start, inConversation(key) {
+                    entry = try pendingCursor.previous()
+                }
+            } else {
+                entry = try pendingCursor.seek(atOrBefore: Key.conversationEnd(conversation))
+            }
+        }
+        try loadPending(entry)
+    }
+
+    private func loadPending(_ entry: (key: Bytes, value: Bytes)?) throws {
+        guard let (key, value) = entry, inConversation(key), let position = Key.position(inMessageKey: key) else {
+            pendingHead = nil
+            return
+        }
+        pendingHead = try MessageCodec.decodePending(value, conversation: conversation, position: position)
+    }
+
+    private func advancePending() throws {
+        try loadPending(forward ? try pendingCursor.next() : try pendingCursor.previous())
+    }
+
+    // MARK: Block side
+
+    private func positionBlocks() throws {
+        var entry: (key: Bytes, value: Bytes)?
+        if let start {
+            // The block that may hold `start` begins at or before it.
+            entry = try blockCursor.seek(atOrBefore: Key.message(conversation, start))
+            if forward, entry.map({ !inConversation($0.key) }) ?? true {
+                entry = try blockCursor.seek(atOrAfter: prefix)
+            }
+        } else {
+            entry = forward
+                ? try blockCursor.seek(atOrAfter: prefix) : try blockCursor.seek(atOrBefore: Key.conversationEnd(conversation))
+        }
+        try loadHeader(entry)
+        // Decode the first block now and drop what is on the wrong side of `start`.
+        guard let start, case .header(let key, let header) = blockSide else { return }
+        if forward, header.last <= start {
+            try loadHeader(try blockCursor.next())
+            return
+        }
+        if !forward, header.first >= start {
+            try loadHeader(try blockCursor.previous())
+            return
+        }
+        let messages = try decodeBlock(key: key, header: header)
+        if forward {
+            let index = messages.firstIndex { $0.position > start } ?? messages.count
+            blockSide = .messages(messages, index: index)
+        } else {
+            let index = messages.lastIndex { $0.position < start } ?? -1
+            blockSide = .messages(messages, index: index)
+        }
+        try settleBlocks()
+    }
+
+    private func loadHeader(_ entry: (key: Bytes, value: Bytes)?) throws {
+        guard let (key, value) = entry, inConversation(key) else {
+            blockSide = .none
+            return
+        }
+        blockSide = .header(key: key, header: try BlockHeader(decoding: value, conversation: conversation))
+    }
+
+    private func decodeBlock(key: [UInt8], header: BlockHeader) throws -> [Message] {
+        guard let body = try view.get(Tree.blockData, key) else {
+            throw ParleyError.corruptBlock(conversation: conversation, reason: "block body missing")
+        }
+        return try BlockCodec.decode(header: header, body: body, conversation: conversation)
+    }
+
+    /// After the index moved off a decoded block, loads the next header.
+    private func settleBlocks() throws {
+        while case .messages(let messages, let index) = blockSide, index < 0 || index >= messages.count {
+            try loadHeader(forward ? try blockCursor.next() : try blockCursor.previous())
+        }
+    }
+
+    private func blockHead() throws -> Message? {
+        switch blockSide {
+        case .none: return nil
+        case .header(let key, let header):
+            let messages = try decodeBlock(key: key, header: header)
+            blockSide = .messages(messages, index: forward ? 0 : messages.count - 1)
+            return try blockHead()
+        case .messages(let messages, let index): return messages[index]
+        }
+    }
+
+    private func advanceBlock() throws {
+        guard case .messages(let messages, let index) = blockSide else { return }
+        blockSide = .messages(messages, index: forward ? index + 1 : index - 1)
+        try settleBlocks()
+    }
+
+    // MARK: Walking
+
+    /// The next message in the walk's direction, or nil at the end.
+    func next() throws -> Message? {
+        let fromBlock = try blockHead()
+        guard let pending = pendingHead else {
+            if fromBlock != nil { try advanceBlock() }
+            return fromBlock
+        }
+        guard let block = fromBlock else {
+            try advancePending()
+            return pending
+        }
+        if (block.position < pending.position) == forward {
+            try advanceBlock()
+            return block
+        }
+        try advancePending()
+        return pending
+    }
+
+    /// Passes over up to `count` messages, whole blocks at a time where no pending message falls
+    /// inside them; returns how many it passed.
+    func skip(_ count: Int) throws -> Int {
+        var skipped = 0
+        while skipped < count {
+            if case .header(_, let header) = blockSide, header.count <= count - skipped {
+                let clear: Bool
+                if let pending = pendingHead {
+                    clear = forward ? pending.position > header.last : pending.position < header.first
+                } else {
+                    clear = true
+                }
+                if clear {
+                    skipped += header.count
+                    try loadHeader(forward ? try blockCursor.next() : try blockCursor.previous())
+                    continue
+                }
+            }
+            guard try next() != nil else { break }
+            skipped += 1
+        }
+        return skipped
+    }
+
+    /// Counts every remaining message, decoding only blocks that pending messages fall inside of
+    /// (and the one the walk started in).
+    func countRemaining() throws -> Int {
+        var total = 0
+        while true {
+            let passed = try skip(Int.max - total)
+            total += passed
+            if passed == 0 { return total }
+        }
+    }
+}

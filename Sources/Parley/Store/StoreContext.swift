@@ -1,0 +1,32 @@
+// What readers and writers share about the open store: its clock, its file and its tuning.
+
+final class StoreContext: Sendable {
+    let path: String
+    let clock: @Sendable () -> Timestamp
+    let blockTargetBytes: Int
+    let engine: Engine
+
+    init(path: String, clock: @escaping @Sendable () -> Timestamp, blockTargetBytes: Int, engine: Engine) {
+        self.path = path
+        self.clock = clock
+        self.blockTargetBytes = blockTargetBytes
+        self.engine = engine
+    }
+
+    func logBytes() -> UInt64 { engine.logBytes }
+}
+
+enum StateCodec {
+    static func encode(_ value: StateValue) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(8 + value.value.count)
+        Key.appendBE(orderedBits(value.expiresAt), to: &out)
+        out.append(contentsOf: value.value)
+        return out
+    }
+
+    static func decode(_ bytes: [UInt8]) throws -> StateValue {
+        guard bytes.count >= 8 else { throw ParleyError.corruptRecord(tree: Tree.state, reason: "a value is shorter than 8 bytes") }
+        return StateValue(value: Array(bytes[8...]), expiresAt: timestamp(fromOrderedBits: Key.readBE(bytes[0..<8])))
+    }
+}
