@@ -67,7 +67,8 @@ struct ConversationRecord: Equatable {
     var messageCount: Int64
     var tokenTotal: Int64
     var participantCount: Int64
-    /// The newest message's position, nil when there is none.
+    /// The highest position a message of this conversation has had (purges leave it): read
+    /// markers never pass it, so an append after it cannot land before any marker.
     var lastPosition: MessagePosition?
     var metadata: Metadata?
 
@@ -141,6 +142,38 @@ struct ConversationRecord: Equatable {
             id: id, platform: platform, externalID: externalID, title: title, status: status,
             participants: participants, createdAt: createdAt, lastActivity: lastActivity,
             messageCount: Int(clamping: messageCount), tokenTotal: Int(clamping: tokenTotal), metadata: metadata)
+    }
+}
+
+/// A read marker: the last message read, and how many messages were at or before it, kept
+/// exact through out-of-order appends and purges so that unread = count - read needs no block.
+struct MarkerRecord: Equatable {
+    var position: MessagePosition
+    var readCount: Int64
+
+    func encoded() -> [UInt8] {
+        var out = PositionCodec.encode(position)
+        var writer = ByteWriter()
+        writer.zigzag(readCount)
+        out += writer.bytes
+        return out
+    }
+
+    init(position: MessagePosition, readCount: Int64) {
+        self.position = position
+        self.readCount = readCount
+    }
+
+    init(decoding bytes: [UInt8]) throws {
+        guard bytes.count > 16 else { throw ParleyError.corruptRecord(tree: Tree.markers, reason: "a marker is too short") }
+        position = try PositionCodec.decode(Array(bytes[0..<16]), tree: Tree.markers)
+        var reader = ByteReader(bytes, from: 16)
+        do {
+            readCount = try reader.zigzag()
+            guard reader.isAtEnd else { throw DecodeFailure("trailing bytes") }
+        } catch let failure as DecodeFailure {
+            throw ParleyError.corruptRecord(tree: Tree.markers, reason: failure.description)
+        }
     }
 }
 

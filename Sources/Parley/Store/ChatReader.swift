@@ -228,8 +228,19 @@ public class ChatReader {
 
     /// The position of the last message `user` has read in `conversation`, or nil.
     public func readMarker(user: String, conversation: ConversationID) throws -> MessagePosition? {
+        try marker(user, conversation)?.position
+    }
+
+    func marker(_ user: String, _ conversation: ConversationID) throws -> MarkerRecord? {
         guard let bytes = try storage({ try view.get(Tree.markers, Key.marker(user, conversation)) }) else { return nil }
-        return try PositionCodec.decode(bytes, tree: Tree.markers)
+        return try MarkerRecord(decoding: bytes)
+    }
+
+    /// Messages of a conversation at or before `position`.
+    func rank(of position: MessagePosition, in conversation: ConversationID, record: ConversationRecord) throws -> Int64 {
+        if let last = record.lastPosition, position >= last { return record.messageCount }
+        let stream = try storage { try MessageStream(view: view, conversation: conversation, forward: true, from: position) }
+        return record.messageCount - Int64(try storage { try stream.countRemaining() })
     }
 
     /// Messages of `conversation` after `user`'s read marker (all of them when there is none).
@@ -240,10 +251,8 @@ public class ChatReader {
     }
 
     func unreadCount(user: String, conversation: ConversationID, record: ConversationRecord) throws -> Int {
-        guard let marker = try readMarker(user: user, conversation: conversation) else { return Int(clamping: record.messageCount) }
-        guard let last = record.lastPosition, marker < last else { return 0 }
-        let stream = try storage { try MessageStream(view: view, conversation: conversation, forward: true, from: marker) }
-        return try storage { try stream.countRemaining() }
+        guard let marker = try marker(user, conversation) else { return Int(clamping: record.messageCount) }
+        return Int(clamping: max(0, record.messageCount - marker.readCount))
     }
 
     /// Unread messages over every conversation `user` takes part in.

@@ -24,7 +24,8 @@ extension ChatWriter {
 
     /// Deletes every message created more than `days` days ago, in every conversation; returns
     /// how many. Blocks wholly older are dropped; a block across the cutoff is rewritten.
-    /// Conversations keep their last activity; read markers stay where they were.
+    /// Conversations keep their last activity; read markers stay where they were (and count only
+    /// the messages that are left).
     @discardableResult
     public func purgeMessages(olderThanDays days: Double) throws -> Int {
         guard days >= 0, days.isFinite else { throw ParleyError.invalidArgument("days must be a non-negative number") }
@@ -84,8 +85,8 @@ extension ChatWriter {
             counters.messages -= 1
             counters.tokens -= Int64(message.tokens)
         }
-        if record.messageCount == 0 { record.lastPosition = nil }
         try saveRecord(record, id)
+        try adjustMarkers(id, for: removed.map(\.position).sorted(), by: -1)
         try saveCounters(counters)
         return removed.count
     }

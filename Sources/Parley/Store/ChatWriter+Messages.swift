@@ -80,7 +80,12 @@ extension ChatWriter {
         try saveCounters(counters)
         try saveRecord(record, conversation)
         try moveIndexes(conversation, from: old, to: record)
-        for (sender, position) in markers { try advanceMarker(sender, conversation, to: position) }
+        // Messages landing before the newest position may land before someone's marker.
+        if let high = old.lastPosition {
+            let early = prepared.map(\.message.position).filter { $0 < high }.sorted()
+            try adjustMarkers(conversation, for: early, by: 1)
+        }
+        for (sender, position) in markers { try advanceMarker(sender, conversation, to: position, record: record) }
         return prepared.map(\.message)
     }
 
@@ -98,6 +103,6 @@ extension ChatWriter {
         guard let located = try locate(message), located.conversation == conversation,
             try self.message(at: located.position, in: conversation) != nil
         else { throw ParleyError.unknownMessage(message) }
-        try advanceMarker(user, conversation, to: located.position)
+        try advanceMarker(user, conversation, to: located.position, record: try requireRecord(conversation))
     }
 }

@@ -94,10 +94,31 @@ public final class ChatWriter: ChatReader {
         }
     }
 
-    /// Moves `user`'s read marker forward to `position` (never back).
-    func advanceMarker(_ user: String, _ id: ConversationID, to position: MessagePosition) throws {
-        if let current = try readMarker(user: user, conversation: id), current >= position { return }
-        try put(Tree.markers, Key.marker(user, id), PositionCodec.encode(position))
+    /// Moves `user`'s read marker forward to `position` (never back). `record` must already
+    /// count every message of the transaction.
+    func advanceMarker(_ user: String, _ id: ConversationID, to position: MessagePosition, record: ConversationRecord) throws {
+        if let current = try marker(user, id), current.position >= position { return }
+        let marker = MarkerRecord(position: position, readCount: try rank(of: position, in: id, record: record))
+        try put(Tree.markers, Key.marker(user, id), marker.encoded())
+    }
+
+    /// Keeps every participant's read count exact when messages are added or removed at
+    /// `positions` (sorted): each marker counts those at or before it.
+    func adjustMarkers(_ id: ConversationID, for positions: [MessagePosition], by sign: Int64) throws {
+        guard !positions.isEmpty else { return }
+        for handle in try participantHandles(id) {
+            guard var marker = try marker(handle, id) else { continue }
+            // Positions at or before the marker: a binary search over the sorted positions.
+            var low = 0
+            var high = positions.count
+            while low < high {
+                let middle = (low + high) / 2
+                if positions[middle] <= marker.position { low = middle + 1 } else { high = middle }
+            }
+            guard low > 0 else { continue }
+            marker.readCount += sign * Int64(low)
+            try put(Tree.markers, Key.marker(handle, id), marker.encoded())
+        }
     }
 }
 
