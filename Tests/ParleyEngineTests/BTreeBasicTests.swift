@@ -25,6 +25,34 @@ final class BTreeBasicTests: XCTestCase {
         try assertSound(engine)
     }
 
+    /// Keys that only grow fill their pages (the split at the right edge keeps the left page
+    /// full); random keys fill them about three quarters.
+    func testIncreasingKeysFillPages() throws {
+        func pages(_ keys: [UInt64]) throws -> UInt64 {
+            let engine = try StorageEngine.open(path: "/db", fileSystem: SimulatedFileSystem())
+            defer { engine.close() }
+            try engine.write { txn in
+                try txn.createTree("t")
+                for key in keys {
+                    var bytes: Bytes = []
+                    withUnsafeBytes(of: key.bigEndian) { bytes.append(contentsOf: $0) }
+                    try txn.put("t", bytes, Bytes(repeating: 7, count: 24))
+                }
+            }
+            try assertSound(engine)
+            XCTAssertEqual(try engine.read { try $0.count("t") }, UInt64(keys.count))
+            return try engine.checkIntegrity().treePages
+        }
+        let count = 20_000
+        // 8-byte key + 24-byte value + cell and slot overhead: a lower bound on the bytes needed.
+        let minimum = UInt64(count * 32 / 4096)
+        let sequential = try pages((0..<UInt64(count)).map { $0 })
+        XCTAssertLessThan(Double(sequential), Double(minimum) * 1.35, "sequential inserts: \(sequential) pages")
+        var rng = SeededRandom(seed: 5)
+        let random = try pages((0..<count).map { _ in rng.next() })
+        XCTAssertGreaterThan(random, sequential)
+    }
+
     func testCursorBothWaysAndSeeks() throws {
         let fs = SimulatedFileSystem()
         let engine = try StorageEngine.open(path: "/db", fileSystem: fs)

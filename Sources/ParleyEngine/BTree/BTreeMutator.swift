@@ -2,9 +2,12 @@
 //
 // Invariants kept here:
 // - Every node fits its page: a node that grew past it is cut into balanced pieces
-//   (`balancedCuts`); each cell is at most a quarter page, so a cut always exists.
-// - Every node but the root is at least a quarter full: a smaller one is merged with a sibling
-//   and, if the two do not fit one page, cut again evenly.
+//   (`balancedCuts`); each cell is at most a quarter page, so a cut always exists. An insert past
+//   the last key of the whole tree cuts off only the new key instead, leaving the left pages full,
+//   so keys that only ever grow (ids, times) fill their pages rather than half of each.
+// - A delete leaves every node on its path but the root at least a quarter full: a smaller one is
+//   merged with a sibling and, if the two do not fit one page, cut again evenly. Inserts never
+//   merge, so the small node a right-edge split starts fills up instead of being re-balanced.
 // - All leaves are at the same depth; a root branch left with one child is replaced by it.
 // - Separator i of a branch is <= every key of child i+1 and > every key of child i.
 
@@ -31,6 +34,7 @@ extension WriteTransaction {
             throw EngineError.corruptPage(page: leafID, reason: "expected a leaf")
         }
         let (index, found) = leaf.search(key)
+        var appendsAtRightEdge = false
         if found {
             // Read the old value's chain before anything changes, so a corrupt one changes nothing.
             _ = try overflowPages(leaf.values[index])
@@ -43,8 +47,17 @@ extension WriteTransaction {
                 throw EngineError.corruptPage(page: tree.root, reason: "tree entry count overflows")
             }
             tree.count += 1
+            appendsAtRightEdge = try index == leaf.keys.count - 1 && isRightEdge(path)
         }
-        try rebalance(path: path, changed: leafID, node: .leaf(leaf), tree: &tree)
+        try rebalance(path: path, changed: leafID, node: .leaf(leaf), tree: &tree, rightEdgeAppend: appendsAtRightEdge)
+    }
+
+    /// True when every step of `path` took its branch's last child.
+    private func isRightEdge(_ path: [(PageID, Int)]) throws -> Bool {
+        for (id, index) in path {
+            guard case .branch(let branch) = try node(id), index == branch.children.count - 1 else { return false }
+        }
+        return true
     }
 
     func delete(from tree: inout TreeDescriptor, key: Bytes) throws -> Bool {
@@ -59,7 +72,7 @@ extension WriteTransaction {
         leaf.keys.remove(at: index)
         leaf.values.remove(at: index)
         tree.count = tree.count > 0 ? tree.count - 1 : 0
-        try rebalance(path: path, changed: leafID, node: .leaf(leaf), tree: &tree)
+        try rebalance(path: path, changed: leafID, node: .leaf(leaf), tree: &tree, mayMerge: true)
         return true
     }
 
@@ -129,7 +142,10 @@ extension WriteTransaction {
     /// Writes `node` (the new contents of page `changed`, reached by `path`) and fixes every level
     /// above it: splitting what grew too large, merging what shrank too small, copying each
     /// ancestor whose child pointer changed.
-    private func rebalance(path: [(PageID, Int)], changed: PageID, node: Node, tree: inout TreeDescriptor) throws {
+    private func rebalance(
+        path: [(PageID, Int)], changed: PageID, node: Node, tree: inout TreeDescriptor, rightEdgeAppend: Bool = false,
+        mayMerge: Bool = false
+    ) throws {
         var current = node
         var currentID = changed
         var level = path.count
@@ -138,7 +154,7 @@ extension WriteTransaction {
             guard case .branch(var parent) = try self.node(parentID) else {
                 throw EngineError.corruptPage(page: parentID, reason: "expected a branch")
             }
-            if current.encodedSize < minimumFill, parent.children.count > 1 {
+            if mayMerge, current.encodedSize < minimumFill, parent.children.count > 1 {
                 // Merge with a sibling, then cut the pair again if it does not fit one page.
                 let siblingIndex = childIndex > 0 ? childIndex - 1 : childIndex + 1
                 let leftIndex = min(childIndex, siblingIndex)
@@ -160,7 +176,7 @@ extension WriteTransaction {
                 parent.children.replaceSubrange(leftIndex...leftIndex + 1, with: ids)
                 parent.keys.insert(contentsOf: separators, at: leftIndex)
             } else {
-                let (ids, separators) = try place(current, replacing: currentID)
+                let (ids, separators) = try place(current, replacing: currentID, rightEdgeAppend: rightEdgeAppend)
                 if ids.count == 1, ids[0] == currentID {
                     // Same page, already this transaction's: the ancestors already point to it.
                     return
@@ -181,7 +197,7 @@ extension WriteTransaction {
             freePage(currentID)
             tree.root = branch.children[0]
         default:
-            var (ids, separators) = try place(current, replacing: currentID)
+            var (ids, separators) = try place(current, replacing: currentID, rightEdgeAppend: rightEdgeAppend)
             // A root that split gets a new root above it (repeatedly, in the rare case that one
             // is too large too).
             while ids.count > 1 {
@@ -195,8 +211,8 @@ extension WriteTransaction {
 
     /// Stores `node`, cut into pieces if it is too large, on writable pages: the first piece on
     /// `replacing` if this transaction already owns it, else on fresh pages (freeing `replacing`).
-    private func place(_ node: Node, replacing old: PageID?) throws -> ([PageID], [Bytes]) {
-        let (pieces, separators) = try split(node, page: old ?? 0)
+    private func place(_ node: Node, replacing old: PageID?, rightEdgeAppend: Bool = false) throws -> ([PageID], [Bytes]) {
+        let (pieces, separators) = try split(node, page: old ?? 0, rightEdgeAppend: rightEdgeAppend)
         var ids: [PageID] = []
         for (i, piece) in pieces.enumerated() {
             let id: PageID
@@ -215,8 +231,8 @@ extension WriteTransaction {
     /// Cuts a node that is too large for a page into balanced pieces, with the separators between.
     /// Cells read from disk were checked against the quarter-page limit, so the pieces fit; if one
     /// does not anyway, that is reported as corruption rather than written past a page.
-    private func split(_ node: Node, page: PageID) throws -> ([Node], [Bytes]) {
-        let (pieces, separators) = cut(node)
+    private func split(_ node: Node, page: PageID, rightEdgeAppend: Bool = false) throws -> ([Node], [Bytes]) {
+        let (pieces, separators) = (rightEdgeAppend ? cutOffLast(node) : nil) ?? cut(node)
         for piece in pieces where piece.encodedSize > pageSize {
             throw EngineError.corruptPage(page: page, reason: "a node cannot be cut into pieces that fit a page")
         }
@@ -224,6 +240,35 @@ extension WriteTransaction {
             throw EngineError.corruptPage(page: page, reason: "a branch cannot be cut into pieces with keys")
         }
         return (pieces, separators)
+    }
+
+    /// For an append at the tree's right edge: everything but the last cell stays (it fitted
+    /// before the append), the last cell starts a new node. Nil when that would not fit.
+    private func cutOffLast(_ node: Node) -> ([Node], [Bytes])? {
+        guard node.encodedSize > pageSize else { return nil }
+        let pieces: [Node]
+        let separator: Bytes
+        switch node {
+        case .leaf(let leaf):
+            guard leaf.keys.count >= 2, let last = leaf.keys.last else { return nil }
+            let n = leaf.keys.count
+            pieces = [
+                .leaf(LeafNode(keys: Array(leaf.keys[0..<(n - 1)]), values: Array(leaf.values[0..<(n - 1)]))),
+                .leaf(LeafNode(keys: [last], values: [leaf.values[n - 1]])),
+            ]
+            separator = last
+        case .branch(let branch):
+            // The right piece needs one key of its own: the key before it moves up.
+            let n = branch.keys.count
+            guard n >= 3 else { return nil }
+            pieces = [
+                .branch(BranchNode(keys: Array(branch.keys[0..<(n - 2)]), children: Array(branch.children[0...(n - 2)]))),
+                .branch(BranchNode(keys: [branch.keys[n - 1]], children: Array(branch.children[(n - 1)...]))),
+            ]
+            separator = branch.keys[n - 2]
+        }
+        guard pieces.allSatisfy({ $0.encodedSize <= pageSize }) else { return nil }
+        return (pieces, [separator])
     }
 
     private func cut(_ node: Node) -> ([Node], [Bytes]) {
