@@ -96,6 +96,29 @@ final class ChatBasicsTests: XCTestCase {
         try db.close()
     }
 
+    /// Handles are bytes: two canonically equivalent spellings are two users (Swift's String
+    /// equality would merge them).
+    func testCanonicallyEquivalentHandlesAreDistinctUsers() throws {
+        let db = try open(try makeTemporaryDirectory(self))
+        let composed = "\u{E9}"
+        let decomposed = "e\u{301}"
+        try db.upsertUser(composed)
+        try db.upsertUser(decomposed)
+        let id = try db.createConversation(NewConversation(participants: [composed]))
+        assertThrows(.notAParticipant(user: decomposed, conversation: id)) {
+            try db.append(contentsOf: [NewMessage(sender: composed, text: "a"), NewMessage(sender: decomposed, text: "b")], to: id)
+        }
+        XCTAssertEqual(try db.conversation(id)?.messageCount, 0)
+        let both = try db.createConversation(NewConversation(participants: [composed, decomposed, composed]))
+        XCTAssertEqual(try db.conversation(both)?.participants.map { Array($0.utf8) }, [Array(decomposed.utf8), Array(composed.utf8)])
+        try db.append(contentsOf: [NewMessage(sender: composed, text: "a"), NewMessage(sender: decomposed, text: "b")], to: both)
+        XCTAssertEqual(try db.read { try $0.unreadCount(user: composed, conversation: both) }, 1)
+        XCTAssertEqual(try db.read { try $0.unreadCount(user: decomposed, conversation: both) }, 0)
+        XCTAssertEqual(try db.read { try $0.conversations(limit: 10) }.count, 2)
+        XCTAssertEqual(try db.checkIntegrity().problems, [])
+        try db.close()
+    }
+
     func testStateExpiresAndIsSwept() throws {
         let directory = try makeTemporaryDirectory(self)
         let db = try open(directory)

@@ -89,6 +89,19 @@ public class ChatReader {
     /// Number of conversations.
     public func conversationCount() throws -> Int { Int(try storage { try view.count(Tree.conversations) }) }
 
+    /// Conversations in id order, starting after `id` (nil: from the first), at most `limit`:
+    /// a walk over every conversation, a page at a time.
+    public func conversations(after id: ConversationID? = nil, limit: Int = 100) throws -> [Conversation] {
+        try checkLimit(limit)
+        let start = id.map { $0.bytes + [0] } ?? []
+        return try storage { try view.entries(Tree.conversations, from: start, to: nil, limit: limit) }.map { entry in
+            guard let id = ConversationID(bytes: entry.key) else {
+                throw ParleyError.corruptRecord(tree: Tree.conversations, reason: "a key must be 16 bytes")
+            }
+            return try ConversationRecord(decoding: entry.value, id: id).conversation(id: id, participants: try participantHandles(id))
+        }
+    }
+
     /// Conversations with `status` whose last activity is before `lastActiveBefore` (all of them
     /// when nil), least recently active first, at most `limit`.
     public func conversations(

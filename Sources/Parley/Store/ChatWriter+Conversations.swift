@@ -4,7 +4,9 @@ extension ChatWriter {
     /// Creates a conversation and returns its new id. Every participant must be a stored user;
     /// `platform` and `externalID` come together or not at all, and are unique together.
     public func createConversation(_ new: NewConversation) throws -> ConversationID {
-        var handles = Array(Set(new.participants))
+        // Distinct by bytes (as handles are stored), in byte order.
+        var seen = Set<[UInt8]>()
+        var handles = new.participants.filter { seen.insert(Array($0.utf8)).inserted }
         handles.sort { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
         guard !handles.isEmpty else { throw ParleyError.noParticipants }
         for handle in handles {

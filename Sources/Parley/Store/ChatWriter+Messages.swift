@@ -21,17 +21,19 @@ extension ChatWriter {
         guard !messages.isEmpty else { return [] }
         var counters = try self.counters()
         let time = now
-        var senders: Set<String> = []
+        // Handles are compared as bytes, as they are stored: Swift's String equality would
+        // merge canonically equivalent spellings that are different users here.
+        var senders: Set<[UInt8]> = []
         var prepared: [(message: Message, encoded: [UInt8])] = []
         prepared.reserveCapacity(messages.count)
         var nextID = counters.nextMessageID
         for new in messages {
             try validateName(new.sender, "a sender")
-            if !senders.contains(new.sender) {
+            if !senders.contains(Array(new.sender.utf8)) {
                 guard try isParticipant(new.sender, of: conversation) else {
                     throw ParleyError.notAParticipant(user: new.sender, conversation: conversation)
                 }
-                senders.insert(new.sender)
+                senders.insert(Array(new.sender.utf8))
             }
             try validateName(new.contentType, "a content type")
             if let tokens = new.tokens, tokens < 0 || tokens > Int(Int32.max) {
@@ -57,7 +59,7 @@ extension ChatWriter {
         }
 
         var record = old
-        var markers: [String: MessagePosition] = [:]
+        var markers: [[UInt8]: (sender: String, position: MessagePosition)] = [:]
         for (message, encoded) in prepared {
             let key = Key.message(conversation, message.position)
             try put(Tree.pending, key, encoded)
@@ -69,7 +71,8 @@ extension ChatWriter {
             record.tokenTotal += Int64(message.tokens)
             record.lastActivity = max(record.lastActivity, message.createdAt)
             record.lastPosition = max(record.lastPosition ?? message.position, message.position)
-            markers[message.sender] = max(markers[message.sender] ?? message.position, message.position)
+            let senderKey = Array(message.sender.utf8)
+            markers[senderKey] = (message.sender, max(markers[senderKey]?.position ?? message.position, message.position))
             counters.messages += 1
             counters.tokens += Int64(message.tokens)
             counters.rawBytes += Int64(encoded.count)
@@ -85,7 +88,17 @@ extension ChatWriter {
             let early = prepared.map(\.message.position).filter { $0 < high }.sorted()
             try adjustMarkers(conversation, for: early, by: 1)
         }
-        for (sender, position) in markers { try advanceMarker(sender, conversation, to: position, record: record) }
+        // A sender's newest message here is at or before everything this batch put after the old
+        // newest position, so its rank follows from the batch alone (no block is read).
+        let batch = prepared.map(\.message.position).sorted()
+        for (sender, position) in markers.values {
+            var rank: Int64?
+            if old.lastPosition.map({ position > $0 }) ?? true {
+                let later = batch.count - (batch.lastIndex { $0 <= position }.map { $0 + 1 } ?? 0)
+                rank = record.messageCount - Int64(later)
+            }
+            try advanceMarker(sender, conversation, to: position, record: record, rank: rank)
+        }
         return prepared.map(\.message)
     }
 

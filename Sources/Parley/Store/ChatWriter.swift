@@ -96,9 +96,12 @@ public final class ChatWriter: ChatReader {
 
     /// Moves `user`'s read marker forward to `position` (never back). `record` must already
     /// count every message of the transaction.
-    func advanceMarker(_ user: String, _ id: ConversationID, to position: MessagePosition, record: ConversationRecord) throws {
+    func advanceMarker(
+        _ user: String, _ id: ConversationID, to position: MessagePosition, record: ConversationRecord, rank known: Int64? = nil
+    ) throws {
         if let current = try marker(user, id), current.position >= position { return }
-        let marker = MarkerRecord(position: position, readCount: try rank(of: position, in: id, record: record))
+        let rank = try known ?? rank(of: position, in: id, record: record)
+        let marker = MarkerRecord(position: position, readCount: rank)
         try put(Tree.markers, Key.marker(user, id), marker.encoded())
     }
 
