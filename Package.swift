@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "Parley", targets: ["Parley"]),
         .library(name: "ParleyEngine", targets: ["ParleyEngine"]),
+        .library(name: "ParleyInterchange", targets: ["ParleyInterchange"]),
         .executable(name: "parley", targets: ["parley"]),
     ],
     dependencies: [
@@ -28,6 +29,17 @@ let package = Package(
         .target(
             name: "Parley",
             dependencies: ["ParleyEngine", "CLZ4", "CParleySupport"]
+        ),
+        // The system's zlib (Debian: zlib1g-dev), for gzipped imports.
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        // JSON Lines import and export of conversations.
+        .target(
+            name: "ParleyInterchange",
+            dependencies: ["Parley", "CZlib"]
         ),
         .executableTarget(
             name: "parley",
@@ -58,6 +70,10 @@ let package = Package(
         .testTarget(
             name: "ParleyTests",
             dependencies: ["Parley"]
+        ),
+        .testTarget(
+            name: "ParleyInterchangeTests",
+            dependencies: ["ParleyInterchange"]
         ),
         .testTarget(
             name: "ParleyCLITests",
