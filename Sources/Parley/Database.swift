@@ -50,6 +50,7 @@ public final class Database: Sendable {
     public let path: String
     let engine: Engine
     let store: StoreContext
+    let fileSystem: any FileSystem
     private let queues = AsyncQueues()
 
     /// Opens the database at `path`, creating it when it does not exist and recovering from its
@@ -74,6 +75,7 @@ public final class Database: Sendable {
     private init(path: String, engine: Engine, options: Options) {
         self.path = path
         self.engine = engine
+        self.fileSystem = options.fileSystem
         self.store = StoreContext(path: path, clock: options.clock, blockTargetBytes: options.blockTargetBytes, engine: engine)
     }
 
