@@ -41,10 +41,23 @@ let package = Package(
             name: "ParleyInterchange",
             dependencies: ["Parley", "CZlib"]
         ),
+        // The system's libedit (Debian: libedit-dev): line editing and history for the REPL.
+        .systemLibrary(
+            name: "CEditLine",
+            pkgConfig: "libedit",
+            providers: [.apt(["libedit-dev"])]
+        ),
+        // The shell's commands, parser and output modes (the REPL and its tests share them).
+        .target(
+            name: "ParleyShell",
+            dependencies: ["Parley", "ParleyInterchange"]
+        ),
         .executableTarget(
             name: "parley",
             dependencies: [
                 "Parley",
+                "ParleyShell",
+                "CEditLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
