@@ -90,7 +90,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ParleyCLITests",
-            dependencies: ["parley"]
+            dependencies: ["parley", "ParleyShell"]
         ),
     ],
     swiftLanguageModes: [.v6]

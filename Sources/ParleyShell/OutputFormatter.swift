@@ -78,24 +78,25 @@ enum OutputFormatter {
     }
 
     /// Columns padded to their widest cell; when the table is wider than `width`, the widest
-    /// columns are cut (with `…`) until it fits. Newlines in cells show as `⏎`.
+    /// columns are cut (with `…`, headers too, down to 4 characters) until it fits. Newlines in
+    /// cells show as `⏎`.
     static func table(_ result: ResultSet, width: Int?) -> String {
-        let header = result.columns
+        var header = result.columns
         var cells = result.rows.map { $0.map { text($0).replacingAll("\n", with: "⏎").replacingAll("\t", with: " ") } }
         var widths = header.map(\.count)
         for row in cells { for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) } }
         if let width {
             let separators = 2 * max(0, widths.count - 1)
             while widths.reduce(0, +) + separators > width, let widest = widths.indices.max(by: { widths[$0] < widths[$1] }),
-                widths[widest] > max(8, header[widest].count)
+                widths[widest] > 4
             {
                 widths[widest] -= 1
             }
-            for r in cells.indices {
-                for i in cells[r].indices where i < widths.count && cells[r][i].count > widths[i] {
-                    cells[r][i] = String(cells[r][i].prefix(max(0, widths[i] - 1))) + "…"
-                }
+            func cut(_ cell: String, _ limit: Int) -> String {
+                cell.count > limit ? String(cell.prefix(max(0, limit - 1))) + "…" : cell
             }
+            header = header.enumerated().map { cut($1, widths[$0]) }
+            cells = cells.map { row in row.enumerated().map { $0 < widths.count ? cut($1, widths[$0]) : $1 } }
         }
         func line(_ row: [String]) -> String {
             var parts: [String] = []
