@@ -67,9 +67,11 @@ struct ConversationRecord: Equatable {
     var messageCount: Int64
     var tokenTotal: Int64
     var participantCount: Int64
-    /// The highest position a message of this conversation has had (purges leave it): read
-    /// markers never pass it, so an append after it cannot land before any marker.
+    /// The newest message's position; nil when there is none.
     var lastPosition: MessagePosition?
+    /// The highest position a message of this conversation has ever had (purges leave it): read
+    /// markers never pass it, so an append after it cannot land before any marker.
+    var highWater: MessagePosition?
     var metadata: Metadata?
 
     func encoded() -> [UInt8] {
@@ -83,12 +85,14 @@ struct ConversationRecord: Equatable {
         writer.zigzag(messageCount)
         writer.zigzag(tokenTotal)
         writer.zigzag(participantCount)
-        if let lastPosition {
-            writer.byte(1)
-            writer.zigzag(lastPosition.createdAt.microseconds)
-            writer.varint(lastPosition.id.rawValue)
-        } else {
-            writer.byte(0)
+        for position in [lastPosition, highWater] {
+            if let position {
+                writer.byte(1)
+                writer.zigzag(position.createdAt.microseconds)
+                writer.varint(position.id.rawValue)
+            } else {
+                writer.byte(0)
+            }
         }
         encodeOptionalMetadata(metadata, into: &writer)
         return writer.bytes
@@ -108,6 +112,7 @@ struct ConversationRecord: Equatable {
         self.tokenTotal = 0
         self.participantCount = 0
         self.lastPosition = nil
+        self.highWater = nil
         self.metadata = metadata
     }
 
@@ -124,13 +129,17 @@ struct ConversationRecord: Equatable {
             messageCount = try reader.zigzag()
             tokenTotal = try reader.zigzag()
             participantCount = try reader.zigzag()
-            switch try reader.byte() {
-            case 0: lastPosition = nil
-            case 1:
-                let at = Timestamp(microseconds: try reader.zigzag())
-                lastPosition = MessagePosition(createdAt: at, id: MessageID(rawValue: try reader.varint()))
-            default: throw DecodeFailure("bad last-message flag")
+            func position() throws -> MessagePosition? {
+                switch try reader.byte() {
+                case 0: return nil
+                case 1:
+                    let at = Timestamp(microseconds: try reader.zigzag())
+                    return MessagePosition(createdAt: at, id: MessageID(rawValue: try reader.varint()))
+                default: throw DecodeFailure("bad position flag")
+                }
             }
+            lastPosition = try position()
+            highWater = try position()
             metadata = try decodeOptionalMetadata(from: &reader)
         } catch let failure as DecodeFailure {
             throw ParleyError.corruptRecord(tree: Tree.conversations, reason: "conversation \(id): \(failure)")

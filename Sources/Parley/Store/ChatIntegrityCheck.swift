@@ -133,10 +133,12 @@ private struct ChatChecker {
                 }
                 if count != record.messageCount { note("conversation \(id): \(count) messages stored, record says \(record.messageCount)") }
                 if tokens != record.tokenTotal { note("conversation \(id): \(tokens) tokens stored, record says \(record.tokenTotal)") }
-                if let newest, let high = record.lastPosition, newest > high {
-                    note("conversation \(id): a message is newer than the record's newest position")
+                if newest != record.lastPosition {
+                    note("conversation \(id): the record's newest position is not its newest message's")
                 }
-                if newest != nil, record.lastPosition == nil { note("conversation \(id): has messages but no newest position") }
+                if let newest, newest > (record.highWater ?? newest) || record.highWater == nil {
+                    note("conversation \(id): a message is above the record's high-water position")
+                }
                 if let newest, newest.createdAt > record.lastActivity {
                     note("conversation \(id): a message is newer than its last activity")
                 }

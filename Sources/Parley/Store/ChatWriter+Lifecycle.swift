@@ -85,6 +85,9 @@ extension ChatWriter {
             counters.messages -= 1
             counters.tokens -= Int64(message.tokens)
         }
+        // The newest message may have gone (when every one did); the high-water mark stays.
+        let newest = try storage { try MessageStream(view: view, conversation: id, forward: false, from: nil).next() }
+        record.lastPosition = newest?.position
         try saveRecord(record, id)
         try adjustMarkers(id, for: removed.map(\.position).sorted(), by: -1)
         try saveCounters(counters)

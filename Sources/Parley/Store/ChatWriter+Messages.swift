@@ -71,6 +71,7 @@ extension ChatWriter {
             record.tokenTotal += Int64(message.tokens)
             record.lastActivity = max(record.lastActivity, message.createdAt)
             record.lastPosition = max(record.lastPosition ?? message.position, message.position)
+            record.highWater = max(record.highWater ?? message.position, message.position)
             let senderKey = Array(message.sender.utf8)
             markers[senderKey] = (message.sender, max(markers[senderKey]?.position ?? message.position, message.position))
             counters.messages += 1
@@ -84,7 +85,7 @@ extension ChatWriter {
         try saveRecord(record, conversation)
         try moveIndexes(conversation, from: old, to: record)
         // Messages landing before the newest position may land before someone's marker.
-        if let high = old.lastPosition {
+        if let high = old.highWater {
             let early = prepared.map(\.message.position).filter { $0 < high }.sorted()
             try adjustMarkers(conversation, for: early, by: 1)
         }
@@ -93,7 +94,7 @@ extension ChatWriter {
         let batch = prepared.map(\.message.position).sorted()
         for (sender, position) in markers.values {
             var rank: Int64?
-            if old.lastPosition.map({ position > $0 }) ?? true {
+            if old.highWater.map({ position > $0 }) ?? true {
                 let later = batch.count - (batch.lastIndex { $0 <= position }.map { $0 + 1 } ?? 0)
                 rank = record.messageCount - Int64(later)
             }
