@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 @testable import ParleyShell
-import Parley
+@testable import Parley
 
 /// The shell in-process on a database with a fixed clock: every output mode against its golden
 /// text, and every error path as one line that leaves the session running.
@@ -152,6 +152,33 @@ final class ShellGoldenTests: XCTestCase {
         for name in Shell.commandNames { XCTAssertTrue(text.contains("\"command\":\"\(name)"), name) }
         XCTAssertEqual(text.split(separator: "\n").count, Shell.commandNames.count)
         XCTAssertFalse(text.contains("\"example\":\"\""))
+        try shell.close()
+    }
+
+    func testCompletionTimerAndCheck() throws {
+        let (shell, out, err) = try makeShell(self)
+        let id = try conversation(shell, out)
+        let words = shell.completionWords()
+        for word in ["conv", "create", "append", ".check", ".import", id] { XCTAssertTrue(words.contains(word), word) }
+
+        shell.timer = true
+        XCTAssertTrue(shell.execute("count \(id)"))
+        XCTAssertTrue(err().hasPrefix("time: "))
+        shell.timer = false
+
+        shell.mode = .jsonl
+        XCTAssertTrue(shell.execute(".check"))
+        XCTAssertTrue(out().contains("\"result\":\"ok\""))
+        // Damage an index entry: .check fails and lists the problem.
+        try shell.database.checkpoint()
+        try shell.database.engine.write { transaction in
+            let inbox = try XCTUnwrap(try transaction.cursor(Tree.inbox).first())
+            try transaction.delete(Tree.inbox, inbox.key)
+        }
+        XCTAssertFalse(shell.execute(".check"))
+        let report = err()
+        XCTAssertTrue(report.contains("problem: chat.inbox"), report)
+        XCTAssertTrue(report.contains("error: integrity check found"), report)
         try shell.close()
     }
 }
