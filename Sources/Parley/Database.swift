@@ -45,6 +45,8 @@ public final class Database: Sendable {
 
     /// Version of the chat store's layout over the engine's trees.
     static let storeVersion: UInt64 = 1
+    /// The longest engine key the store's limits produce: an expiry key of a 512-byte state key.
+    static let requiredKeyLength = 8 + 1 + Limits.maximumStateKeyBytes
 
     /// The database file's path.
     public let path: String
@@ -58,6 +60,9 @@ public final class Database: Sendable {
     public static func open(path: String, options: Options = Options()) throws -> Database {
         guard options.blockTargetBytes >= 1024, options.blockTargetBytes <= 16 << 20 else {
             throw ParleyError.invalidArgument("blockTargetBytes must be 1 KiB to 16 MiB")
+        }
+        guard options.engine.storage.pageSize >= 4096 else {
+            throw ParleyError.invalidArgument("the chat store needs pages of at least 4 KiB")
         }
         let engine = try storage { try Engine.open(path: path, options: options.engine, fileSystem: options.fileSystem) }
         do {
@@ -88,6 +93,13 @@ public final class Database: Sendable {
                 guard let version = try? reader.varint() else { return UInt64.max }
                 return version
             }
+        }
+        // The documented limits (255-byte handles inside inbox keys, 512-byte state keys inside
+        // expiry keys) need keys of 521 bytes: pages of at least 4 KiB.
+        let maximumKey = try storage { try engine.write { $0.maximumKeyLength } }
+        guard maximumKey >= Self.requiredKeyLength else {
+            throw ParleyError.invalidArgument(
+                "the chat store needs pages of at least 4 KiB (keys up to \(Self.requiredKeyLength) bytes; this file allows \(maximumKey))")
         }
         if let version {
             guard version == Self.storeVersion else { throw ParleyError.unsupportedStoreVersion(version) }

@@ -116,7 +116,23 @@ final class ChatBasicsTests: XCTestCase {
         XCTAssertEqual(try db.read { try $0.unreadCount(user: decomposed, conversation: both) }, 0)
         XCTAssertEqual(try db.read { try $0.conversations(limit: 10) }.count, 2)
         XCTAssertEqual(try db.checkIntegrity().problems, [])
+        // The sender filter and a sealed block's sender table keep them apart too.
+        for sealed in [false, true] {
+            if sealed { try db.checkpoint() }
+            let messages = try db.messages(in: both, .oldest(10))
+            XCTAssertEqual(messages.map { Array($0.sender.utf8) }, [Array(composed.utf8), Array(decomposed.utf8)], "sealed: \(sealed)")
+            let fromDecomposed = try db.messages(in: both, MessageQuery(order: .oldestFirst, sender: decomposed))
+            XCTAssertEqual(fromDecomposed.map(\.text), ["b"], "sealed: \(sealed)")
+        }
         try db.close()
+    }
+
+    func testPagesSmallerThanTheLimitsNeedAreRefused() throws {
+        var options = testOptions(clock: clock)
+        options.engine.storage = EngineOptions(pageSize: 1024)
+        let path = try makeTemporaryDirectory(self) + "/small.parley"
+        assertThrows(.invalidArgument("the chat store needs pages of at least 4 KiB")) { try Database.open(path: path, options: options) }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path))
     }
 
     func testStateExpiresAndIsSwept() throws {

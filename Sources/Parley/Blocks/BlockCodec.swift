@@ -20,10 +20,12 @@ enum BlockCodec {
     /// Encodes `messages` (sorted by position, non-empty) as one block.
     static func encode(_ messages: [Message], full: Bool) -> EncodedBlock {
         precondition(!messages.isEmpty, "a block holds at least one message")
-        var senders: [String: Int] = [:]
+        // Keyed by bytes: String equality would merge canonically equivalent handles, which are
+        // different users here.
+        var senders: [[UInt8]: Int] = [:]
         var senderList: [String] = []
-        for message in messages where senders[message.sender] == nil {
-            senders[message.sender] = senderList.count
+        for message in messages where senders[Array(message.sender.utf8)] == nil {
+            senders[Array(message.sender.utf8)] = senderList.count
             senderList.append(message.sender)
         }
         var writer = ByteWriter(capacity: messages.count * 64)
@@ -34,7 +36,7 @@ enum BlockCodec {
         for message in messages {
             writer.zigzag(message.createdAt.microseconds &- previous.createdAt.microseconds)
             writer.zigzag(Int64(bitPattern: message.id.rawValue &- previous.id.rawValue))
-            writer.varint(UInt64(senders[message.sender] ?? 0))
+            writer.varint(UInt64(senders[Array(message.sender.utf8)] ?? 0))
             MessageCodec.encodeFields(message, into: &writer)
             previous = message.position
             tokens += Int64(message.tokens)

@@ -177,7 +177,7 @@ public class ChatReader {
             if forward, let upper, message.position >= upper { break }
             if !forward, let lower, message.position <= lower { break }
             if let roles = query.roles, !roles.contains(message.role) { continue }
-            if let sender = query.sender, message.sender != sender { continue }
+            if let sender = query.sender, !message.sender.utf8.elementsEqual(sender.utf8) { continue }
             out.append(message)
         }
         return out
