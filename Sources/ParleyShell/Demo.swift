@@ -41,7 +41,7 @@ public enum Demo {
     /// Fills a new, empty database at `database` with the sample.
     @discardableResult
     public static func populate(_ database: Database, now: Timestamp = .now()) throws -> Summary {
-        var random = DemoRandom(seed: 20_261_121)
+        var random = SplitMix64(seed: 20_261_121)
         let bot = "helpdesk-bot"
         var sample: ConversationID?
         var messages = 0
@@ -93,22 +93,6 @@ public enum Demo {
     }
 }
 
-/// The demo's own small generator (SplitMix64), so the sample is the same everywhere.
-struct DemoRandom {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(max(bound, 1))) }
-}
-
 extension String {
     func replacingOccurrences(of target: String, with replacement: String) -> String {
         guard !target.isEmpty else { return self }
@@ -121,4 +105,9 @@ extension String {
         }
         return out + rest
     }
+}
+
+extension SplitMix64 {
+    /// A uniform-enough integer in 0..<bound (the demo's needs, not statistics).
+    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(max(bound, 1))) }
 }

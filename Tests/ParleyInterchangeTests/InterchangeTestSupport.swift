@@ -24,18 +24,8 @@ func openDatabase(_ test: XCTestCase, in directory: String, name: String = "chat
     return database
 }
 
-/// SplitMix64: a small seeded generator, so every corpus can be made again.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// The engine's SplitMix64, so every corpus can be made again.
+typealias SeededGenerator = SplitMix64
 
 /// Bytes of a string.
 func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }

@@ -11,7 +11,7 @@ final class MessageLookupTests: XCTestCase {
             try chat.upsertUser("a")
             return try (0..<3).map { _ in try chat.createConversation(NewConversation(participants: ["a"])) }
         }
-        var rng = SplitMix(seed: 7)
+        var rng = SplitMix64(seed: 7)
         var all: [ConversationID: [Message]] = [:]
         for step in 0..<600 {
             clock.advance(seconds: 60)
@@ -71,17 +71,5 @@ extension MessageLookupTests {
         try db.checkpoint()
         XCTAssertEqual(try db.inbox(of: "a").first?.lastMessage, older)
         try db.close()
-    }
-}
-
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

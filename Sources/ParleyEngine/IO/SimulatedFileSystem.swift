@@ -16,13 +16,14 @@
 
 import Glibc
 
-/// A small deterministic generator (SplitMix64) for choosing what survives a power loss.
-struct SplitMix64: RandomNumberGenerator {
+/// SplitMix64: a small, fast, seeded generator, so that anything drawn from it (simulated faults,
+/// test workloads, the demo's sample) can be made again from its seed. Not for secrets.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
-    init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { state = seed }
 
-    mutating func next() -> UInt64 {
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
