@@ -107,4 +107,27 @@ final class ChatCorruptionTests: XCTestCase {
         _ = key
         try db.close()
     }
+
+    /// Counts read from disk are bounded when decoded, so a damaged record with a huge count is a
+    /// typed error where an append would otherwise overflow and trap.
+    func testHugeStoredCountsAreCorruptRecordsNotOverflows() throws {
+        let (db, id, _) = try setUp(try makeTemporaryDirectory(self))
+        var record = try XCTUnwrap(try db.read { try $0.record(id) })
+        record.messageCount = .max
+        let damaged = record.encoded()
+        try db.engine.write { try $0.put(Tree.conversations, id.bytes, damaged) }
+        XCTAssertThrowsError(try db.append(NewMessage(sender: "a", text: "x"), to: id)) { error in
+            guard case ParleyError.corruptRecord(let tree, _) = error else { return XCTFail("got \(error)") }
+            XCTAssertEqual(tree, Tree.conversations)
+        }
+        var counters = try XCTUnwrap(try db.read { try $0.counters() })
+        counters.nextMessageID = .max
+        let badCounters = counters.encoded()
+        try db.engine.write { try $0.put(Tree.meta, Key.counters, badCounters) }
+        XCTAssertThrowsError(try db.stats()) { error in
+            guard case ParleyError.corruptRecord(let tree, _) = error else { return XCTFail("got \(error)") }
+            XCTAssertEqual(tree, Tree.meta)
+        }
+        try db.close()
+    }
 }

@@ -116,7 +116,8 @@ enum BlockCodec {
         senders.reserveCapacity(senderCount)
         for _ in 0..<senderCount { senders.append(try reader.string(limit: Limits.maximumNameBytes)) }
         var messages: [Message] = []
-        messages.reserveCapacity(header.count)
+        // Every message takes at least four bytes: never reserve more than the body can hold.
+        messages.reserveCapacity(min(header.count, raw.count / 4))
         var previous = header.first
         for index in 0..<header.count {
             let (at, atOverflow) = previous.createdAt.microseconds.addingReportingOverflow(try reader.zigzag())

@@ -81,7 +81,7 @@ struct BlockHeader: Equatable {
             last = MessagePosition(createdAt: lastAt, id: MessageID(rawValue: try reader.varint()))
             guard first <= last else { throw DecodeFailure("first message after last") }
             let tokens = try reader.varint()
-            guard tokens <= UInt64(Int64.max) else { throw DecodeFailure("token sum out of range") }
+            guard tokens <= UInt64(maximumStoredCount) else { throw DecodeFailure("token sum out of range") }
             self.tokens = Int64(tokens)
             rawLength = try reader.count(limit: Limits.maximumBlockBytes)
             storedLength = try reader.count(limit: Limits.maximumBlockBytes)

@@ -1,5 +1,21 @@
 // Records of users, conversations, the store's counters and read markers.
 
+/// The largest magnitude a stored count or total may have. Counts read from disk are checked
+/// against it, so the store's arithmetic on them (adding a message, a batch, a block) cannot
+/// overflow however damaged a record is: a bad count is a typed error, never a trap.
+let maximumStoredCount: Int64 = 1 << 53
+
+extension ByteReader {
+    /// A zigzag integer that must lie within ±`maximumStoredCount` (or 0...max when `signed` is false).
+    mutating func storedCount(signed: Bool = false) throws -> Int64 {
+        let value = try zigzag()
+        guard value <= maximumStoredCount, value >= (signed ? -maximumStoredCount : 0) else {
+            throw DecodeFailure("count \(value) out of range")
+        }
+        return value
+    }
+}
+
 /// The running totals of the whole store, kept under `chat.meta/counters`.
 struct Counters: Equatable {
     var nextMessageID: UInt64 = 1
@@ -24,10 +40,12 @@ struct Counters: Equatable {
         var reader = ByteReader(bytes)
         do {
             nextMessageID = try reader.varint()
-            messages = try reader.zigzag()
-            tokens = try reader.zigzag()
-            rawBytes = try reader.zigzag()
-            storedBytes = try reader.zigzag()
+            guard nextMessageID <= UInt64(maximumStoredCount) else { throw DecodeFailure("next message id out of range") }
+            // Signed: an inconsistent store may have driven a total below zero; the check reports it.
+            messages = try reader.storedCount(signed: true)
+            tokens = try reader.storedCount(signed: true)
+            rawBytes = try reader.storedCount(signed: true)
+            storedBytes = try reader.storedCount(signed: true)
         } catch let failure as DecodeFailure {
             throw ParleyError.corruptRecord(tree: Tree.meta, reason: failure.description)
         }
@@ -126,9 +144,9 @@ struct ConversationRecord: Equatable {
             title = try reader.optionalString()
             createdAt = Timestamp(microseconds: try reader.zigzag())
             lastActivity = Timestamp(microseconds: try reader.zigzag())
-            messageCount = try reader.zigzag()
-            tokenTotal = try reader.zigzag()
-            participantCount = try reader.zigzag()
+            messageCount = try reader.storedCount()
+            tokenTotal = try reader.storedCount()
+            participantCount = try reader.storedCount()
             func position() throws -> MessagePosition? {
                 switch try reader.byte() {
                 case 0: return nil
@@ -178,7 +196,7 @@ struct MarkerRecord: Equatable {
         position = try PositionCodec.decode(Array(bytes[0..<16]), tree: Tree.markers)
         var reader = ByteReader(bytes, from: 16)
         do {
-            readCount = try reader.zigzag()
+            readCount = try reader.storedCount()
             guard reader.isAtEnd else { throw DecodeFailure("trailing bytes") }
         } catch let failure as DecodeFailure {
             throw ParleyError.corruptRecord(tree: Tree.markers, reason: failure.description)
