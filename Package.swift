@@ -12,6 +12,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // The system's liblz4 (Debian: liblz4-dev).
@@ -71,6 +72,33 @@ let package = Package(
             name: "parley-engine-bench",
             dependencies: ["ParleyEngine"],
             path: "Benchmarks/EngineBench"
+        ),
+        // SQLite's C library (Debian: libsqlite3-dev), the benchmark's comparison side.
+        .systemLibrary(
+            name: "CSQLite",
+            path: "Benchmarks/CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        // The chat workload of BENCHMARKS.md against ParleyDB and SQLite, side by side.
+        .executableTarget(
+            name: "parley-bench",
+            dependencies: [
+                "Parley",
+                "ParleyInterchange",
+                "CSQLite",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            path: "Benchmarks/ParleyBench"
+        ),
+        // The kill loop: a writer process killed at random, then reopened and checked.
+        .executableTarget(
+            name: "parley-torture",
+            dependencies: [
+                "Parley",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
         .testTarget(
             name: "CLZ4Tests",

@@ -1,0 +1,1 @@
+print("parley-torture: under construction")
