@@ -85,6 +85,7 @@ let package = Package(
             name: "parley-bench",
             dependencies: [
                 "Parley",
+                "ParleyEngine",
                 "ParleyInterchange",
                 "CSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -97,6 +98,7 @@ let package = Package(
             name: "parley-torture",
             dependencies: [
                 "Parley",
+                "ParleyEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
