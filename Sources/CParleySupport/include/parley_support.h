@@ -14,4 +14,12 @@ int parley_crc32c_is_hardware(void);
 /// The portable table path alone, so tests can check both paths agree.
 uint32_t parley_crc32c_portable(uint32_t crc, const void *bytes, size_t length);
 
+/// A set of page numbers below 2^32, safe to test and change from many threads at once.
+typedef struct parley_page_bits parley_page_bits;
+parley_page_bits *parley_page_bits_create(void);
+void parley_page_bits_destroy(parley_page_bits *bits);
+int parley_page_bits_test(parley_page_bits *bits, uint64_t page);
+void parley_page_bits_set(parley_page_bits *bits, uint64_t page);
+void parley_page_bits_clear(parley_page_bits *bits, uint64_t page);
+
 #endif

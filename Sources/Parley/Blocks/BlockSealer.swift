@@ -9,6 +9,10 @@
 // - inside or between existing blocks (out-of-order appends, imports): into the block that starts
 //   at or before it (or the first block), which is rewritten and split if it grows too large.
 // Blocks therefore never overlap, and each holds messages in (created_at, id) order.
+//
+// A conversation's newest message stays pending: inboxes show every conversation's last message,
+// and reading it from the pending tree is one lookup where the tail block would need decompressing
+// and decoding whole. It is sealed at the next checkpoint after a newer message arrives.
 
 extension ChatWriter {
     /// Seals every pending message; returns how many.
@@ -23,27 +27,35 @@ extension ChatWriter {
             do {
                 sealed += try seal(id)
             } catch let error as ParleyError {
-                // A corrupt block leaves that conversation's messages pending; the others go on.
-                guard case .corruptBlock = error else { throw error }
+                // A corrupt block or conversation record leaves that conversation's messages
+                // pending; the others go on.
+                switch error {
+                case .corruptBlock: break
+                case .corruptRecord(let tree, _) where tree == Tree.conversations: break
+                default: throw error
+                }
             }
             from = Key.conversationEnd(id)
         }
         return sealed
     }
 
-    /// Seals one conversation's pending messages.
+    /// Seals one conversation's pending messages but its newest.
     func seal(_ id: ConversationID) throws -> Int {
-        let pendingEntries = try storage { try view.entries(Tree.pending, prefix: id.bytes) }
-        guard !pendingEntries.isEmpty else { return 0 }
+        let newest = try record(id)?.lastPosition
+        var pendingEntries: [(key: [UInt8], value: [UInt8])] = []
         var pending: [Message] = []
         var pendingBytes: Int64 = 0
-        for entry in pendingEntries {
+        for entry in try storage({ try view.entries(Tree.pending, prefix: id.bytes) }) {
             guard let position = Key.position(inMessageKey: entry.key) else {
                 throw ParleyError.corruptRecord(tree: Tree.pending, reason: "a key must be 32 bytes")
             }
+            if position == newest { continue }
+            pendingEntries.append(entry)
             pending.append(try MessageCodec.decodePending(entry.value, conversation: id, position: position))
             pendingBytes += Int64(entry.value.count)
         }
+        guard !pending.isEmpty else { return 0 }
         let blocks = try storage { try view.entries(Tree.blocks, prefix: id.bytes) }
         var headers: [(key: [UInt8], header: BlockHeader)] = []
         for (key, value) in blocks { headers.append((key, try BlockHeader(decoding: value, conversation: id))) }

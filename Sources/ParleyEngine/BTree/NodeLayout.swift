@@ -77,6 +77,13 @@ struct LeafView {
         self.count = count
     }
 
+    /// A view of bytes that an earlier `init(_:id:)` validated (a cursor's copy of a leaf page).
+    init(validated page: UnsafeRawBufferPointer, id: PageID, count: Int) {
+        self.page = page
+        self.id = id
+        self.count = count
+    }
+
     @inline(__always)
     private func cellOffset(_ i: Int) -> Int {
         Int(page.loadLE(UInt16.self, at: TreeLayout.leafSlotsOffset + i * TreeLayout.slotSize))
@@ -157,6 +164,13 @@ struct BranchView {
             }
         }
         self.count = count
+    }
+
+    /// A view of a page whose layout this process already validated (see `PageReader.branchView`).
+    init(validated page: UnsafeRawBufferPointer, id: PageID) {
+        self.page = page
+        self.id = id
+        self.count = Int(page.loadLE(UInt16.self, at: TreeLayout.countOffset))
     }
 
     @inline(__always)

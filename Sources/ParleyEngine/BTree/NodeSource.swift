@@ -27,8 +27,8 @@ extension NodeSource {
         if let node = changedNode(id) { return node }
         return try pageReader.withPage(id, expecting: nil) { page in
             switch PageLayout.type(of: page) {
-            case .leaf?: return .leaf(try LeafView(page, id: id).decode())
-            case .branch?: return .branch(try BranchView(page, id: id).decode())
+            case .leaf?: return .leaf(try pageReader.leafView(page, id: id).decode())
+            case .branch?: return .branch(try pageReader.branchView(page, id: id).decode())
             default: throw EngineError.corruptPage(page: id, reason: "expected a tree page")
             }
         }
@@ -72,10 +72,10 @@ extension NodeSource {
                 step = try pageReader.withPage(id, expecting: nil) { page -> LookupStep in
                     switch PageLayout.type(of: page) {
                     case .branch?:
-                        let branch = try BranchView(page, id: id)
+                        let branch = try pageReader.branchView(page, id: id)
                         return .descend(branch.child(branch.childIndex(for: key)))
                     case .leaf?:
-                        let leaf = try LeafView(page, id: id)
+                        let leaf = try pageReader.leafView(page, id: id)
                         let (index, found) = leaf.search(key)
                         guard found else { return .missing }
                         switch leaf.value(index) {

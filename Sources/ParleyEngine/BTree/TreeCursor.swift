@@ -1,18 +1,19 @@
 // Cursors: positioned walks over one tree, forward and backward.
 //
-// A cursor keeps the path from the root to its leaf as decoded nodes, so stepping within a leaf is
-// an index change and crossing to the next leaf re-reads only the pages it enters. A cursor of a
-// write transaction notices when the transaction changed the tree under it and seeks again from the
-// key it was on, so it never walks stale nodes.
+// A cursor keeps the path from the root to its leaf as page numbers and child indexes, and the leaf
+// it is on as one copy of the page's bytes (validated once), so stepping within a leaf is an index
+// change and reading an entry copies only that entry. Decoding a whole node into arrays for every
+// page entered cost an allocation per key; that is kept only for nodes a write transaction changed.
+// A cursor of a write transaction notices when the transaction changed the tree under it and seeks
+// again from the key it was on, so it never walks stale nodes.
 
 /// A position in a tree, moving in key order.
 public final class TreeCursor {
     private let source: any NodeSource
     private var root: PageID
-    private var path: [(node: BranchNode, index: Int)] = []
-    /// Pages on the path, root first, to tell a cycle from a deep tree.
-    private var pathPages: [PageID] = []
-    private var leaf = LeafNode()
+    /// Branches from the root down: page, the child index taken, and how many children it has.
+    private var path: [(id: PageID, index: Int, children: Int)] = []
+    private var leaf = CursorLeaf.none
     private var index = 0
     private var positioned = false
     /// For write transactions: the change count the path was read at.
@@ -34,15 +35,15 @@ public final class TreeCursor {
         get throws {
             try source.checkSourceUsable()
             try refreshIfChanged()
-            guard positioned, index >= 0, index < leaf.keys.count else { return nil }
-            return (leaf.keys[index], try source.readValue(leaf.values[index]))
+            guard positioned, index >= 0, index < leaf.count else { return nil }
+            return try entry()
         }
     }
 
     /// The key under the cursor, without reading its value.
     public var currentKey: Bytes? {
-        guard positioned, index >= 0, index < leaf.keys.count else { return nil }
-        return leaf.keys[index]
+        guard positioned, index >= 0, index < leaf.count else { return nil }
+        return leaf.key(index)
     }
 
     /// Moves to the first entry.
@@ -60,7 +61,7 @@ public final class TreeCursor {
         try source.checkSourceUsable()
         try reset()
         try descend(toward: .last)
-        index = leaf.keys.count - 1
+        index = leaf.count - 1
         return try settleBackward()
     }
 
@@ -116,17 +117,11 @@ public final class TreeCursor {
 
     // MARK: - Positioning
 
-    private enum Target {
-        case first, last
-        case key(Bytes)
-    }
-
     private func reset() throws {
         root = currentRoot()
         version = currentVersion()
         path.removeAll(keepingCapacity: true)
-        pathPages.removeAll(keepingCapacity: true)
-        leaf = LeafNode()
+        leaf = .none
         index = 0
         positioned = root != 0
     }
@@ -143,28 +138,26 @@ public final class TreeCursor {
         try seek(atOrAfter: key)
     }
 
+    private func entry() throws -> (key: Bytes, value: Bytes) {
+        let (key, value) = leaf.entry(index)
+        return (key, try source.readValue(value))
+    }
+
     /// Walks from the node at `id` down to a leaf, pushing branches on the path.
-    private func descend(from start: PageID? = nil, toward target: Target) throws {
+    private func descend(from start: PageID? = nil, toward target: CursorTarget) throws {
         guard positioned else { return }
         var id = start ?? root
-        pathPages.removeSubrange(min(path.count, pathPages.count)...)
         while path.count < source.maximumDepth {
-            guard !pathPages.contains(id) else {
+            // A page already on the path means the tree links back up: a cycle, not a tree.
+            guard !path.contains(where: { $0.id == id }) else {
                 throw EngineError.corruptPage(page: id, reason: "tree path has a cycle")
             }
-            pathPages.append(id)
-            switch try source.node(id) {
-            case .branch(let branch):
-                let childIndex: Int
-                switch target {
-                case .first: childIndex = 0
-                case .last: childIndex = branch.children.count - 1
-                case .key(let key): childIndex = branch.childIndex(for: key)
-                }
-                path.append((branch, childIndex))
-                id = branch.children[childIndex]
-            case .leaf(let node):
-                leaf = node
+            switch try source.cursorNode(id, toward: target) {
+            case .branch(let children, let chosen, let child):
+                path.append((id, chosen, children))
+                id = child
+            case .leaf(let content):
+                leaf = content
                 index = 0
                 return
             }
@@ -175,19 +168,19 @@ public final class TreeCursor {
     /// Fixes up an index that ran past the end of its leaf by moving to the following leaves.
     private func settleForward() throws -> (key: Bytes, value: Bytes)? {
         guard positioned else { return nil }
-        while index >= leaf.keys.count {
+        while index >= leaf.count {
             // Climb to the nearest ancestor with a child to the right, then go down its leftmost path.
-            while let top = path.last, top.index + 1 >= top.node.children.count { path.removeLast() }
+            while let top = path.last, top.index + 1 >= top.children { path.removeLast() }
             guard var top = path.popLast() else {
                 positioned = false
                 return nil
             }
             top.index += 1
             path.append(top)
-            try descend(from: top.node.children[top.index], toward: .first)
+            try descend(from: try source.child(of: top.id, at: top.index), toward: .first)
             index = 0
         }
-        return (leaf.keys[index], try source.readValue(leaf.values[index]))
+        return try entry()
     }
 
     private func settleBackward() throws -> (key: Bytes, value: Bytes)? {
@@ -200,9 +193,9 @@ public final class TreeCursor {
             }
             top.index -= 1
             path.append(top)
-            try descend(from: top.node.children[top.index], toward: .last)
-            index = leaf.keys.count - 1
+            try descend(from: try source.child(of: top.id, at: top.index), toward: .last)
+            index = leaf.count - 1
         }
-        return (leaf.keys[index], try source.readValue(leaf.values[index]))
+        return try entry()
     }
 }

@@ -59,12 +59,14 @@ enum PageLayout {
     }
 
     /// Checks a page image's checksum, number and type; returns the reason it is bad, if it is.
-    static func problem(in page: UnsafeRawBufferPointer, number: PageID, expected: PageType?) -> String? {
+    static func problem(in page: UnsafeRawBufferPointer, number: PageID, expected: PageType?, checksum: Bool = true) -> String? {
         guard page.count >= headerSize else { return "page shorter than its header" }
-        let stored = page.loadLE(UInt32.self, at: checksumOffset)
-        let computed = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: page[4...]))
-        guard stored == computed else {
-            return "checksum mismatch (stored \(hex(stored)), computed \(hex(computed)))"
+        if checksum {
+            let stored = page.loadLE(UInt32.self, at: checksumOffset)
+            let computed = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: page[4...]))
+            guard stored == computed else {
+                return "checksum mismatch (stored \(hex(stored)), computed \(hex(computed)))"
+            }
         }
         let storedNumber = page.loadLE(UInt64.self, at: numberOffset)
         guard storedNumber == number else { return "page claims number \(storedNumber)" }

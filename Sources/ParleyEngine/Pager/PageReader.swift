@@ -8,6 +8,19 @@ struct PageReader: Sendable {
     let pageSize: Int
     /// Pages at or past this number do not exist in the state being read.
     let pageCount: UInt64
+    /// Pages already checked by this process; nil checks every page on every read.
+    let verified: VerifiedPages?
+    /// Tree pages whose cell layout this process already validated (bytes that passed the
+    /// checksum do not change until the writer forgets them in both sets).
+    let shaped: VerifiedPages?
+
+    init(file: any StorageFile, pageSize: Int, pageCount: UInt64, verified: VerifiedPages?, shaped: VerifiedPages? = nil) {
+        self.file = file
+        self.pageSize = pageSize
+        self.pageCount = pageCount
+        self.verified = verified
+        self.shaped = verified == nil ? nil : shaped
+    }
 
     /// Lends a validated data page to `body`. `expected` nil accepts any type (the caller checks).
     func withPage<R>(_ id: PageID, expecting expected: PageType?, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
@@ -17,11 +30,31 @@ struct PageReader: Sendable {
         let (offset, overflow) = id.multipliedReportingOverflow(by: UInt64(pageSize))
         guard !overflow else { throw EngineError.corruptPage(page: id, reason: "page offset overflows") }
         return try file.withBytes(at: offset, count: pageSize) { page in
-            if let problem = PageLayout.problem(in: page, number: id, expected: expected) {
+            let known = verified?.contains(id) ?? false
+            if let problem = PageLayout.problem(in: page, number: id, expected: expected, checksum: !known) {
                 throw EngineError.corruptPage(page: id, reason: problem)
             }
+            if !known { verified?.insert(id) }
             return try body(page)
         }
+    }
+
+    /// A leaf view of `page` (lent by `withPage`), validating its cells once per process.
+    func leafView(_ page: UnsafeRawBufferPointer, id: PageID) throws -> LeafView {
+        if let shaped, shaped.contains(id) {
+            return LeafView(validated: page, id: id, count: Int(page.loadLE(UInt16.self, at: TreeLayout.countOffset)))
+        }
+        let view = try LeafView(page, id: id)
+        shaped?.insert(id)
+        return view
+    }
+
+    /// A branch view of `page` (lent by `withPage`), validating its cells once per process.
+    func branchView(_ page: UnsafeRawBufferPointer, id: PageID) throws -> BranchView {
+        if let shaped, shaped.contains(id) { return BranchView(validated: page, id: id) }
+        let view = try BranchView(page, id: id)
+        shaped?.insert(id)
+        return view
     }
 
     /// Reads a page into a fresh array (for decoding into a mutable node).

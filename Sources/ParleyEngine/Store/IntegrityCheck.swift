@@ -25,11 +25,11 @@ public struct IntegrityReport: Sendable, Equatable {
 extension StorageEngine {
     /// Walks the whole committed state and reports every problem found.
     public func checkIntegrity() throws -> IntegrityReport {
-        try read { transaction in
-            var walk = IntegrityWalk(transaction: transaction)
-            walk.run()
-            return walk.report
-        }
+        let transaction = try beginRead(checkingEveryPage: true)
+        defer { transaction.close() }
+        var walk = IntegrityWalk(transaction: transaction)
+        walk.run()
+        return walk.report
     }
 }
 

@@ -11,11 +11,15 @@ public final class ReadTransaction: @unchecked Sendable {
     let meta: MetaPage
     let reader: PageReader
     private let closedFlag = Locked(false)
+    private let descriptors: DescriptorCache
 
-    init(engine: StorageEngine, meta: MetaPage) {
+    init(engine: StorageEngine, meta: MetaPage, descriptors: DescriptorCache, checkingEveryPage: Bool = false) {
         self.engine = engine
         self.meta = meta
-        self.reader = PageReader(file: engine.file, pageSize: engine.pageSize, pageCount: meta.pageCount)
+        self.descriptors = descriptors
+        self.reader = PageReader(
+            file: engine.file, pageSize: engine.pageSize, pageCount: meta.pageCount,
+            verified: checkingEveryPage ? nil : engine.verifiedPages, shaped: engine.shapedPages)
     }
 
     deinit { close() }
@@ -43,18 +47,19 @@ public final class ReadTransaction: @unchecked Sendable {
         guard !engine.isClosed else { throw EngineError.closed }
     }
 
-    private func descriptor(_ tree: String) throws -> TreeDescriptor {
+    private func cachedDescriptor(_ tree: String) throws -> TreeDescriptor? {
         try checkUsable()
-        guard let descriptor = try treeDescriptor(named: tree, catalogRoot: meta.catalog.root) else {
-            throw EngineError.treeNotFound(name: tree)
-        }
+        return try descriptors.descriptor(tree) { try treeDescriptor(named: tree, catalogRoot: meta.catalog.root) }
+    }
+
+    private func descriptor(_ tree: String) throws -> TreeDescriptor {
+        guard let descriptor = try cachedDescriptor(tree) else { throw EngineError.treeNotFound(name: tree) }
         return descriptor
     }
 
     /// True when a tree of this name exists.
     public func treeExists(_ tree: String) throws -> Bool {
-        try checkUsable()
-        return try treeDescriptor(named: tree, catalogRoot: meta.catalog.root) != nil
+        try cachedDescriptor(tree) != nil
     }
 
     /// The names of every tree, in byte order.

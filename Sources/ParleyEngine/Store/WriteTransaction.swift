@@ -45,7 +45,9 @@ public final class WriteTransaction {
         self.base = base
         self.pageSize = engine.pageSize
         self.reusableUpTo = reusableUpTo
-        self.reader = PageReader(file: engine.file, pageSize: engine.pageSize, pageCount: base.meta.pageCount)
+        self.reader = PageReader(
+            file: engine.file, pageSize: engine.pageSize, pageCount: base.meta.pageCount, verified: engine.verifiedPages,
+            shaped: engine.shapedPages)
         self.pageCount = base.meta.pageCount
         self.freelist = base.freelist
         self.catalog = base.meta.catalog
@@ -298,6 +300,11 @@ public final class WriteTransaction {
         let size = try engine.file.size()
         let target = engine.growthTarget(forPages: pageCount, currentSize: size)
         if target > size { try engine.file.grow(to: target) }
+        // Forget the old bytes' check before they change (see VerifiedPages).
+        for (id, _) in pages {
+            engine.verifiedPages.remove(id)
+            engine.shapedPages.remove(id)
+        }
         var index = 0
         var buffer = Bytes()
         while index < pages.count {
