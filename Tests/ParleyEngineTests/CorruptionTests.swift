@@ -64,6 +64,22 @@ final class CorruptionTests: XCTestCase {
         XCTAssertGreaterThan(detected, 0)
     }
 
+    /// Reads check a page's checksum once per process (VerifiedPages); a byte that changes on disk
+    /// after that must still be caught by the integrity walk, which checks every page every time.
+    func testIntegrityWalkRechecksPagesReadersAlreadyChecked() throws {
+        let (disk, pageSize, _, free) = try makeDatabase()
+        let engine = try StorageEngine.open(path: "/db", fileSystem: SimulatedFileSystem(disk: disk))
+        defer { engine.close() }
+        XCTAssertEqual(try readEverything(engine), [])
+        let target = (PageLayout.firstDataPage..<engine.pageCount).first { !free.contains($0) }
+        let page = try XCTUnwrap(target)
+        let offset = Int(page) * pageSize + pageSize / 2
+        let original = try XCTUnwrap(disk.liveBytes(path: "/db"))
+        disk.overwrite(path: "/db", at: offset, with: [original[offset] ^ 0x5A])
+        let problems = try engine.checkIntegrity().problems
+        XCTAssertTrue(problems.contains { $0.contains("page \(page)") || $0.contains("checksum") }, "\(problems)")
+    }
+
     func testMetaPagesFallBackAndFailCleanly() throws {
         let (disk, pageSize, _, _) = try makeDatabase()
         // The newest meta is generation 3, in slot 1; break it and the older one (slot 2) is used.
