@@ -55,44 +55,50 @@ extension NodeSource {
     /// Looks `key` up in the tree rooted at `root`. Committed pages are searched in place.
     func lookup(_ key: Bytes, root: PageID) throws -> Bytes? {
         guard root != 0 else { return nil }
-        var id = root
-        var visited: [PageID] = []
-        for _ in 0..<maximumDepth {
-            guard !visited.contains(id) else { throw EngineError.corruptPage(page: id, reason: "tree path has a cycle") }
-            visited.append(id)
-            let step: LookupStep
-            if let node = changedNode(id) {
-                switch node {
-                case .branch(let branch): step = .descend(branch.children[branch.childIndex(for: key)])
-                case .leaf(let leaf):
-                    let (index, found) = leaf.search(key)
-                    step = found ? .found(leaf.values[index]) : .missing
+        // The pages visited, to tell a cycle from a deep tree; on the stack, since every get
+        // comes through here.
+        return try withUnsafeTemporaryAllocation(of: PageID.self, capacity: maximumDepth) { visited in
+            var id = root
+            for depth in 0..<maximumDepth {
+                guard !visited[0..<depth].contains(id) else {
+                    throw EngineError.corruptPage(page: id, reason: "tree path has a cycle")
                 }
-            } else {
-                step = try pageReader.withPage(id, expecting: nil) { page -> LookupStep in
-                    switch PageLayout.type(of: page) {
-                    case .branch?:
-                        let branch = try pageReader.branchView(page, id: id)
-                        return .descend(branch.child(branch.childIndex(for: key)))
-                    case .leaf?:
-                        let leaf = try pageReader.leafView(page, id: id)
-                        let (index, found) = leaf.search(key)
-                        guard found else { return .missing }
-                        switch leaf.value(index) {
-                        case .inline(let bytes): return .found(.inline(Bytes(bytes)))
-                        case .overflow(let first, let length): return .found(.overflow(first: first, length: length))
-                        }
-                    default: throw EngineError.corruptPage(page: id, reason: "expected a tree page")
-                    }
+                visited[depth] = id
+                switch try lookupStep(key, in: id) {
+                case .descend(let child): id = child
+                case .found(let value): return try readValue(value)
+                case .missing: return nil
                 }
             }
-            switch step {
-            case .descend(let child): id = child
-            case .found(let value): return try readValue(value)
-            case .missing: return nil
+            throw EngineError.corruptPage(page: root, reason: "tree deeper than \(maximumDepth) levels")
+        }
+    }
+
+    private func lookupStep(_ key: Bytes, in id: PageID) throws -> LookupStep {
+        if let node = changedNode(id) {
+            switch node {
+            case .branch(let branch): return .descend(branch.children[branch.childIndex(for: key)])
+            case .leaf(let leaf):
+                let (index, found) = leaf.search(key)
+                return found ? .found(leaf.values[index]) : .missing
             }
         }
-        throw EngineError.corruptPage(page: root, reason: "tree deeper than \(maximumDepth) levels")
+        return try pageReader.withPage(id, expecting: nil) { page -> LookupStep in
+            switch PageLayout.type(of: page) {
+            case .branch?:
+                let branch = try pageReader.branchView(page, id: id)
+                return .descend(branch.child(branch.childIndex(for: key)))
+            case .leaf?:
+                let leaf = try pageReader.leafView(page, id: id)
+                let (index, found) = leaf.search(key)
+                guard found else { return .missing }
+                switch leaf.value(index) {
+                case .inline(let bytes): return .found(.inline(Bytes(bytes)))
+                case .overflow(let first, let length): return .found(.overflow(first: first, length: length))
+                }
+            default: throw EngineError.corruptPage(page: id, reason: "expected a tree page")
+            }
+        }
     }
 
     /// The descriptor of the tree named `name` in the catalog rooted at `catalogRoot`.
