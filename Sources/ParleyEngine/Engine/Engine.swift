@@ -158,21 +158,21 @@ public final class Engine: @unchecked Sendable {
             gate.release()
             throw error
         }
-        // Only the writer changes `active`, so it can be merged outside the lock and swapped in.
-        var active = state.withLock { $0.active }
         var layer = transaction.local
         layer.lastSequence = sequence
-        active.absorb(layer)
         let now = monotonicSeconds()
-        state.withLock { state in
-            state.active = active
+        // Merged under the lock, in place: nodes no reader's snapshot holds are changed rather
+        // than copied (readers that start meanwhile wait for the merge, not for the commit).
+        let memtableBytes = state.withLock { state -> Int in
+            state.active.absorb(layer)
             if state.activeSince == nil { state.activeSince = now }
+            return state.active.bytes
         }
         gate.release()
         if transaction.durability == .full {
             try log.makeDurable(through: sequence)
         }
-        background.withLock { $0 }?.nudgeIfNeeded(memtableBytes: active.bytes)
+        background.withLock { $0 }?.nudgeIfNeeded(memtableBytes: memtableBytes)
     }
 
     /// Makes every commit so far durable, whatever its mode.

@@ -93,10 +93,9 @@ public final class Transaction {
         }
         try requireTree(tree)
         let existed = try view.get(tree, key) != nil
-        var overlay = local.trees[tree] ?? TreeOverlay()
-        overlay.entries.set(key, .put(value))
-        if !existed { overlay.countDelta += 1 }
-        local.trees[tree] = overlay
+        // In place, so the transaction's own map nodes are changed rather than copied.
+        local.trees[tree, default: TreeOverlay()].entries.set(key, .put(value))
+        if !existed { local.trees[tree, default: TreeOverlay()].countDelta += 1 }
         operations.append(.put(tree: tree, key: key, value: value))
     }
 
@@ -106,10 +105,8 @@ public final class Transaction {
         try checkOpen()
         try requireTree(tree)
         guard try view.get(tree, key) != nil else { return false }
-        var overlay = local.trees[tree] ?? TreeOverlay()
-        overlay.entries.set(key, .tombstone)
-        overlay.countDelta -= 1
-        local.trees[tree] = overlay
+        local.trees[tree, default: TreeOverlay()].entries.set(key, .tombstone)
+        local.trees[tree, default: TreeOverlay()].countDelta -= 1
         operations.append(.delete(tree: tree, key: key))
         return true
     }
@@ -121,10 +118,8 @@ public final class Transaction {
         try requireTree(tree)
         let keys = try view.cursor(tree).keys(from: start, to: end)
         guard !keys.isEmpty else { return 0 }
-        var overlay = local.trees[tree] ?? TreeOverlay()
-        for key in keys { overlay.entries.set(key, .tombstone) }
-        overlay.countDelta -= Int64(keys.count)
-        local.trees[tree] = overlay
+        for key in keys { local.trees[tree, default: TreeOverlay()].entries.set(key, .tombstone) }
+        local.trees[tree, default: TreeOverlay()].countDelta -= Int64(keys.count)
         operations.append(.deleteRange(tree: tree, start: start, end: end))
         return keys.count
     }

@@ -30,16 +30,16 @@ struct MemLayer: Sendable {
                 trees[name] = TreeOverlay(exists: overlay.exists, hidesBelow: true, entries: overlay.entries, countDelta: overlay.countDelta)
                 continue
             }
-            var merged = trees[name] ?? TreeOverlay()
-            if let exists = overlay.exists { merged.exists = exists }
+            // Changed in place (not copied out and back), so nodes only this layer holds are
+            // updated rather than copied.
+            if let exists = overlay.exists { trees[name, default: TreeOverlay()].exists = exists }
             var iterator = MapIterator(overlay.entries)
             iterator.seek(atOrAfter: nil)
             while let (key, value) = iterator.current {
-                merged.entries.set(key, value)
+                trees[name, default: TreeOverlay()].entries.set(key, value)
                 iterator.next()
             }
-            merged.countDelta += overlay.countDelta
-            trees[name] = merged
+            trees[name, default: TreeOverlay()].countDelta += overlay.countDelta
         }
         lastSequence = max(lastSequence, upper.lastSequence)
     }

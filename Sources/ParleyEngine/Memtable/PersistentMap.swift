@@ -1,6 +1,9 @@
-// An immutable sorted map of byte strings (an AVL tree with path copying). Setting a key returns a
-// new map that shares all but O(log n) nodes with the old one, so a snapshot of the memtable is
-// just a reference to its root: readers keep their version while the writer makes the next.
+// A sorted map of byte strings with cheap snapshots (an AVL tree). A copy of the map shares every
+// node with the original; setting a key changes in place the nodes only this map holds and copies
+// the ones another copy still shares (path copying), so a snapshot of the memtable is just a
+// reference to its root, and readers keep their version while the writer makes the next. A map no
+// one else holds (a transaction's own changes, the memtable between snapshots) allocates one node
+// per new key instead of a new path per change.
 
 /// What the memtable holds for a key: a value, or a tombstone hiding older versions.
 enum MemValue: Equatable, Sendable {
@@ -9,11 +12,13 @@ enum MemValue: Equatable, Sendable {
 }
 
 final class MapNode: @unchecked Sendable {
+    // Mutated only through `PersistentMap`, and only while no other map or iterator holds the node
+    // (isKnownUniquelyReferenced); shared nodes are never changed, which is what makes them Sendable.
     let key: Bytes
-    let value: MemValue
-    let left: MapNode?
-    let right: MapNode?
-    let height: Int8
+    fileprivate(set) var value: MemValue
+    fileprivate(set) var left: MapNode?
+    fileprivate(set) var right: MapNode?
+    fileprivate(set) var height: Int8
 
     init(key: Bytes, value: MemValue, left: MapNode?, right: MapNode?) {
         self.key = key
@@ -22,9 +27,11 @@ final class MapNode: @unchecked Sendable {
         self.right = right
         self.height = max(left?.height ?? 0, right?.height ?? 0) + 1
     }
+
+    fileprivate func updateHeight() { height = max(left?.height ?? 0, right?.height ?? 0) + 1 }
 }
 
-/// A persistent sorted map from byte strings to `MemValue`.
+/// A sorted map from byte strings to `MemValue` whose copies are independent (value semantics).
 struct PersistentMap: Sendable {
     private(set) var root: MapNode?
     private(set) var count = 0
@@ -47,7 +54,7 @@ struct PersistentMap: Sendable {
 
     mutating func set(_ key: Bytes, _ value: MemValue) {
         var replaced: MemValue?
-        root = Self.insert(root, key, value, &replaced)
+        Self.insert(&root, key, value, &replaced)
         let valueSize: (MemValue) -> Int = { if case .put(let b) = $0 { return b.count } else { return 0 } }
         if let replaced {
             bytes += valueSize(value) - valueSize(replaced)
@@ -59,44 +66,67 @@ struct PersistentMap: Sendable {
 
     private static func height(_ node: MapNode?) -> Int8 { node?.height ?? 0 }
 
-    private static func insert(_ node: MapNode?, _ key: Bytes, _ value: MemValue, _ replaced: inout MemValue?) -> MapNode {
-        guard let node else { return MapNode(key: key, value: value, left: nil, right: nil) }
+    /// Makes the node in `slot` one that only this map holds, copying it if it is shared.
+    private static func makeUnique(_ slot: inout MapNode?) {
+        if isKnownUniquelyReferenced(&slot) { return }
+        guard let shared = slot else { return }
+        slot = MapNode(key: shared.key, value: shared.value, left: shared.left, right: shared.right)
+    }
+
+    private static func insert(_ slot: inout MapNode?, _ key: Bytes, _ value: MemValue, _ replaced: inout MemValue?) {
+        guard slot != nil else {
+            slot = MapNode(key: key, value: value, left: nil, right: nil)
+            return
+        }
+        makeUnique(&slot)
+        guard let node = slot else { return }
         let c = compareBytes(key, node.key)
         if c == 0 {
             replaced = node.value
-            return MapNode(key: key, value: value, left: node.left, right: node.right)
+            node.value = value
+            return
         }
-        if c < 0 {
-            return balance(node.key, node.value, insert(node.left, key, value, &replaced), node.right)
-        }
-        return balance(node.key, node.value, node.left, insert(node.right, key, value, &replaced))
+        if c < 0 { insert(&node.left, key, value, &replaced) } else { insert(&node.right, key, value, &replaced) }
+        rebalance(&slot)
     }
 
-    private static func balance(_ key: Bytes, _ value: MemValue, _ left: MapNode?, _ right: MapNode?) -> MapNode {
-        let difference = Int(height(left)) - Int(height(right))
-        if difference > 1, let left {
-            if height(left.left) >= height(left.right) {
-                return MapNode(key: left.key, value: left.value, left: left.left,
-                               right: MapNode(key: key, value: value, left: left.right, right: right))
-            }
-            if let pivot = left.right {
-                return MapNode(key: pivot.key, value: pivot.value,
-                               left: MapNode(key: left.key, value: left.value, left: left.left, right: pivot.left),
-                               right: MapNode(key: key, value: value, left: pivot.right, right: right))
-            }
+    /// Restores the AVL balance of the node in `slot` (only this map holds it).
+    private static func rebalance(_ slot: inout MapNode?) {
+        guard let node = slot else { return }
+        let difference = Int(height(node.left)) - Int(height(node.right))
+        if difference > 1 {
+            if height(node.left?.left) < height(node.left?.right) { rotateLeft(&node.left) }
+            rotateRight(&slot)
+        } else if difference < -1 {
+            if height(node.right?.right) < height(node.right?.left) { rotateRight(&node.right) }
+            rotateLeft(&slot)
+        } else {
+            node.updateHeight()
         }
-        if difference < -1, let right {
-            if height(right.right) >= height(right.left) {
-                return MapNode(key: right.key, value: right.value,
-                               left: MapNode(key: key, value: value, left: left, right: right.left), right: right.right)
-            }
-            if let pivot = right.left {
-                return MapNode(key: pivot.key, value: pivot.value,
-                               left: MapNode(key: key, value: value, left: left, right: pivot.left),
-                               right: MapNode(key: right.key, value: right.value, left: pivot.right, right: right.right))
-            }
-        }
-        return MapNode(key: key, value: value, left: left, right: right)
+    }
+
+    private static func rotateRight(_ slot: inout MapNode?) {
+        makeUnique(&slot)
+        guard let node = slot else { return }
+        makeUnique(&node.left)
+        guard let pivot = node.left else { return }
+        node.left = pivot.right
+        node.updateHeight()
+        pivot.right = node
+        pivot.updateHeight()
+        slot = pivot
+    }
+
+    private static func rotateLeft(_ slot: inout MapNode?) {
+        makeUnique(&slot)
+        guard let node = slot else { return }
+        makeUnique(&node.right)
+        guard let pivot = node.right else { return }
+        node.right = pivot.left
+        node.updateHeight()
+        pivot.left = node
+        pivot.updateHeight()
+        slot = pivot
     }
 
     /// Entries in key order, from the first at or after `start` (all when nil).
