@@ -30,14 +30,14 @@ extension WriteTransaction {
             return
         }
         let (path, leafID) = try descend(tree.root, toward: key)
-        guard case .leaf(var leaf) = try node(leafID) else {
-            throw EngineError.corruptPage(page: leafID, reason: "expected a leaf")
-        }
-        let (index, found) = leaf.search(key)
+        let (index, found) = try leafSearch(leafID, key)
         var appendsAtRightEdge = false
-        if found {
+        if found, case .leaf(let current) = try node(leafID) {
             // Read the old value's chain before anything changes, so a corrupt one changes nothing.
-            _ = try overflowPages(leaf.values[index])
+            _ = try overflowPages(current.values[index])
+        }
+        var leaf = try takeLeaf(leafID)
+        if found {
             try freeValue(leaf.values[index])
             leaf.values[index] = storeValue(key: key, value: value)
         } else {
@@ -52,6 +52,28 @@ extension WriteTransaction {
         try rebalance(path: path, changed: leafID, node: .leaf(leaf), tree: &tree, rightEdgeAppend: appendsAtRightEdge)
     }
 
+    /// The leaf at `id`, to be changed and placed again. A leaf this transaction already changed is
+    /// taken out of `changedNodes` (an empty placeholder keeps its page owned until `place` puts it
+    /// back), so its arrays are not shared and an insert changes them in place instead of copying
+    /// the whole node. A failure before `place` spoils the transaction anyway.
+    private func takeLeaf(_ id: PageID) throws -> LeafNode {
+        if case .leaf(let leaf)? = changedNodes[id] {
+            changedNodes[id] = .leaf(LeafNode())
+            return leaf
+        }
+        guard case .leaf(let leaf) = try node(id) else {
+            throw EngineError.corruptPage(page: id, reason: "expected a leaf")
+        }
+        return leaf
+    }
+
+    private func leafSearch(_ id: PageID, _ key: Bytes) throws -> (index: Int, found: Bool) {
+        guard case .leaf(let leaf) = try node(id) else {
+            throw EngineError.corruptPage(page: id, reason: "expected a leaf")
+        }
+        return leaf.search(key)
+    }
+
     /// True when every step of `path` took its branch's last child.
     private func isRightEdge(_ path: [(PageID, Int)]) throws -> Bool {
         for (id, index) in path {
@@ -63,11 +85,9 @@ extension WriteTransaction {
     func delete(from tree: inout TreeDescriptor, key: Bytes) throws -> Bool {
         guard tree.root != 0 else { return false }
         let (path, leafID) = try descend(tree.root, toward: key)
-        guard case .leaf(var leaf) = try node(leafID) else {
-            throw EngineError.corruptPage(page: leafID, reason: "expected a leaf")
-        }
-        let (index, found) = leaf.search(key)
+        let (index, found) = try leafSearch(leafID, key)
         guard found else { return false }
+        var leaf = try takeLeaf(leafID)
         try freeValue(leaf.values[index])
         leaf.keys.remove(at: index)
         leaf.values.remove(at: index)
