@@ -20,7 +20,9 @@ parley_page_bits *parley_page_bits_create(void) {
 
 void parley_page_bits_destroy(parley_page_bits *bits) {
     if (!bits) return;
-    for (size_t i = 0; i < TABLE_SIZE; i++) free(bits->chunks[i]);
+    for (size_t i = 0; i < TABLE_SIZE; i++) {
+        if (bits->chunks[i]) free(bits->chunks[i]);
+    }
     free(bits);
 }
 

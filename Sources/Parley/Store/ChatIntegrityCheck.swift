@@ -216,6 +216,17 @@ private struct ChatChecker {
             compareKeys(Tree.expiry, expectedExpiry, "state value")
         }
 
+        // Every user record decodes, participants or not.
+        attempt(Tree.users) {
+            for entry in try storage({ try view.entries(Tree.users, from: [], to: nil) }) {
+                guard let handle = String(validating: entry.key, as: UTF8.self) else {
+                    note("\(Tree.users): a handle is not UTF-8")
+                    continue
+                }
+                do { _ = try UserCodec.decode(handle: handle, entry.value) } catch { note("\(Tree.users): user \"\(handle)\": \(error)") }
+            }
+        }
+
         attempt(Tree.meta) {
             let counters = try reader.counters()
             if counters.messages != totalMessages { note("counters: \(counters.messages) messages, \(totalMessages) stored") }

@@ -18,6 +18,11 @@ extension KeyValueView {
         var entry = try cursor.seek(atOrAfter: start)
         while let (key, value) = entry, out.count < limit {
             if let end, compareKeys(key, end) >= 0 { break }
+            // Keys come in the order they are stored; on a damaged page that is not sorted order,
+            // and a key outside the range must not reach code that slices it by the range's shape.
+            guard compareKeys(key, start) >= 0 else {
+                throw ParleyError.corruptRecord(tree: tree, reason: "keys out of order")
+            }
             out.append((key, value))
             entry = try cursor.next()
         }
@@ -26,7 +31,12 @@ extension KeyValueView {
 
     /// Keys and values of `tree` that start with `prefix`, in order.
     func entries(_ tree: String, prefix: [UInt8], limit: Int = .max) throws -> [(key: [UInt8], value: [UInt8])] {
-        try entries(tree, from: prefix, to: Key.prefixEnd(prefix), limit: limit)
+        let found = try entries(tree, from: prefix, to: Key.prefixEnd(prefix), limit: limit)
+        // In sorted order every key in the range has the prefix; a damaged page can break that.
+        for entry in found where !entry.key.starts(with: prefix) {
+            throw ParleyError.corruptRecord(tree: tree, reason: "a key lacks its range's prefix (keys out of order)")
+        }
+        return found
     }
 }
 
