@@ -44,7 +44,7 @@ public final class Database: Sendable {
     }
 
     /// Version of the chat store's layout over the engine's trees.
-    static let storeVersion: UInt64 = 1
+    static let storeVersion: UInt64 = 2
     /// The longest engine key the store's limits produce: an expiry key of a 512-byte state key.
     static let requiredKeyLength = 8 + 1 + Limits.maximumStateKeyBytes
 

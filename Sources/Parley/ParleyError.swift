@@ -66,6 +66,10 @@ public enum Limits {
     public static let maximumMetadataBytes = 1 << 20
     /// Deepest nesting of metadata arrays and objects.
     public static let maximumMetadataDepth = 64
+    /// Most participants of one conversation. Every append moves each participant's inbox entry
+    /// and rewrites the conversation's record, which lists them all, so the cost of an append
+    /// grows with this.
+    public static let maximumParticipants = 1_000
 }
 
 /// Runs `body`, turning engine errors into ``ParleyError/storage(_:)``.

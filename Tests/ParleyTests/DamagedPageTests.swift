@@ -42,12 +42,13 @@ final class DamagedPageTests: XCTestCase {
         return nil
     }
 
-    /// A participant key rewritten so it no longer sorts where it is stored. Reads must give a
-    /// typed error or an answer, and the integrity check must report the page. (The fuzzer's
-    /// reproducer, Fuzz/Corpus/open/crash-participants-key-shorter-than-prefix, reached the
-    /// participant scan with a key shorter than the conversation prefix, which was sliced by the
-    /// prefix's length and trapped; `entries(_:prefix:)` now rejects any key without the prefix.)
-    func testParticipantKeyOutOfOrderIsReportedNotTrapped() throws {
+    /// An index key rewritten so it no longer sorts where it is stored. Reads must give a typed
+    /// error or an answer, and the integrity check must report the page. (The fuzzer's reproducer,
+    /// Fuzz/Corpus/open/crash-participants-key-shorter-than-prefix, reached a prefix scan (of the
+    /// participant tree the store had then) with a key shorter than the prefix, which was sliced by
+    /// the prefix's length and trapped; `entries(_:prefix:)` now rejects any key without the
+    /// prefix. The inbox is the prefix scan over user-visible keys today.)
+    func testIndexKeyOutOfOrderIsReportedNotTrapped() throws {
         let path = try makeTemporaryDirectory(self) + "/chat.parley"
         var db = try Database.open(path: path)
         let id = try db.write { chat -> ConversationID in
@@ -55,17 +56,21 @@ final class DamagedPageTests: XCTestCase {
             try chat.upsertUser("bob")
             return try chat.createConversation(NewConversation(participants: ["alice", "bob"]))
         }
+        let lastActivity = try XCTUnwrap(try db.conversation(id)).lastActivity
         try db.close()
-        // The key of bob's participant entry: conversation id, then the handle.
-        try editPage(path: path, containing: id.bytes + Array("bob".utf8)) { page, at in
-            for i in at..<at + 16 { page[i] = 0 }
+        // Bob's inbox key: handle16 "bob", then the inverted last activity and the conversation.
+        try editPage(path: path, containing: Key.inbox("bob", lastActivity, id)) { page, at in
+            for i in at..<at + 5 { page[i] = 0xFF }
         }
         db = try Database.open(path: path)
         defer { try? db.close() }
-        do {
-            _ = try db.conversation(id)
-        } catch ParleyError.corruptRecord {
-            // A typed error is as good as an answer here.
+        for user in ["alice", "bob"] {
+            do {
+                _ = try db.inbox(of: user)
+                _ = try db.unreadCount(user: user)
+            } catch ParleyError.corruptRecord {
+                // A typed error is as good as an answer here.
+            }
         }
         let result = try db.checkIntegrity()
         XCTAssertTrue(result.problems.contains { $0.contains("out of order") }, "\(result.problems)")

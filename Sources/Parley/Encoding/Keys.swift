@@ -6,12 +6,11 @@
 // |---------------------|--------------------------------------------------|-----------------------------|
 // | chat.meta           | "version", "counters"                            | varint / `Counters`         |
 // | chat.users          | handle                                           | `UserRecord`                |
-// | chat.conversations  | conversation                                     | `ConversationRecord`        |
-// | chat.participants   | conversation, handle                             | empty                       |
+// | chat.conversations  | conversation                                     | `ConversationRecord` (with  |
+// |                     |                                                  | participants and markers)   |
 // | chat.external       | varint len, platform, external id                | conversation                |
 // | chat.status         | status, last activity, conversation              | empty                       |
 // | chat.inbox          | handle16, ~last activity, conversation           | empty                       |
-// | chat.markers        | handle16, conversation                           | position of last read       |
 // | chat.pending        | conversation, created_at, id                     | one message (`MessageCodec`)|
 // | chat.blocks         | conversation, first created_at, first id         | `BlockHeader`               |
 // | chat.blockdata      | same as chat.blocks                              | block body                  |
@@ -26,11 +25,9 @@ enum Tree {
     static let meta = "chat.meta"
     static let users = "chat.users"
     static let conversations = "chat.conversations"
-    static let participants = "chat.participants"
     static let external = "chat.external"
     static let status = "chat.status"
     static let inbox = "chat.inbox"
-    static let markers = "chat.markers"
     static let pending = "chat.pending"
     static let blocks = "chat.blocks"
     static let blockData = "chat.blockdata"
@@ -40,7 +37,7 @@ enum Tree {
     static let expiry = "chat.expiry"
 
     static let all = [
-        meta, users, conversations, participants, external, status, inbox, markers, pending, blocks, blockData,
+        meta, users, conversations, external, status, inbox, pending, blocks, blockData,
         locator, system, state, expiry,
     ]
 }
@@ -90,10 +87,6 @@ enum Key {
         return out
     }
 
-    static func participant(_ conversation: ConversationID, _ handle: String) -> [UInt8] {
-        conversation.bytes + Array(handle.utf8)
-    }
-
     static func external(platform: String, externalID: String) -> [UInt8] {
         var writer = ByteWriter()
         writer.string(platform)
@@ -118,12 +111,6 @@ enum Key {
     static func inbox(_ handle: String, _ lastActivity: Timestamp, _ conversation: ConversationID) -> [UInt8] {
         var out = inboxPrefix(handle)
         appendBE(~orderedBits(lastActivity), to: &out)
-        out.append(contentsOf: conversation.bytes)
-        return out
-    }
-
-    static func marker(_ handle: String, _ conversation: ConversationID) -> [UInt8] {
-        var out = inboxPrefix(handle)
         out.append(contentsOf: conversation.bytes)
         return out
     }

@@ -84,7 +84,10 @@ struct ConversationRecord: Equatable {
     var lastActivity: Timestamp
     var messageCount: Int64
     var tokenTotal: Int64
-    var participantCount: Int64
+    /// Who takes part, in byte order of their handles, each with their read marker. Kept in the
+    /// record (not a tree of its own) so that an inbox row, an append's membership check and
+    /// its marker moves need no lookup beyond the record itself.
+    var members: [Member]
     /// The newest message's position; nil when there is none.
     var lastPosition: MessagePosition?
     /// The highest position a message of this conversation has ever had (purges leave it): read
@@ -102,7 +105,6 @@ struct ConversationRecord: Equatable {
         writer.zigzag(lastActivity.microseconds)
         writer.zigzag(messageCount)
         writer.zigzag(tokenTotal)
-        writer.zigzag(participantCount)
         for position in [lastPosition, highWater] {
             if let position {
                 writer.byte(1)
@@ -113,6 +115,8 @@ struct ConversationRecord: Equatable {
             }
         }
         encodeOptionalMetadata(metadata, into: &writer)
+        writer.varint(members.count)
+        for member in members { member.encode(into: &writer) }
         return writer.bytes
     }
 
@@ -128,7 +132,7 @@ struct ConversationRecord: Equatable {
         self.lastActivity = createdAt
         self.messageCount = 0
         self.tokenTotal = 0
-        self.participantCount = 0
+        self.members = []
         self.lastPosition = nil
         self.highWater = nil
         self.metadata = metadata
@@ -146,7 +150,6 @@ struct ConversationRecord: Equatable {
             lastActivity = Timestamp(microseconds: try reader.zigzag())
             messageCount = try reader.storedCount()
             tokenTotal = try reader.storedCount()
-            participantCount = try reader.storedCount()
             func position() throws -> MessagePosition? {
                 switch try reader.byte() {
                 case 0: return nil
@@ -159,15 +162,29 @@ struct ConversationRecord: Equatable {
             lastPosition = try position()
             highWater = try position()
             metadata = try decodeOptionalMetadata(from: &reader)
+            let count = try reader.count(limit: Limits.maximumParticipants)
+            var members: [Member] = []
+            members.reserveCapacity(count)
+            for _ in 0..<count {
+                let member = try Member(decoding: &reader)
+                // Binary search by handle bytes depends on this order.
+                if let previous = members.last, !previous.handle.utf8.lexicographicallyPrecedes(member.handle.utf8) {
+                    throw DecodeFailure("participants out of order")
+                }
+                members.append(member)
+            }
+            guard !members.isEmpty else { throw DecodeFailure("no participants") }
+            self.members = members
+            guard reader.isAtEnd else { throw DecodeFailure("trailing bytes") }
         } catch let failure as DecodeFailure {
             throw ParleyError.corruptRecord(tree: Tree.conversations, reason: "conversation \(id): \(failure)")
         }
     }
 
-    func conversation(id: ConversationID, participants: [String]) -> Conversation {
+    func conversation(id: ConversationID) -> Conversation {
         Conversation(
             id: id, platform: platform, externalID: externalID, title: title, status: status,
-            participants: participants, createdAt: createdAt, lastActivity: lastActivity,
+            participants: participantHandles, createdAt: createdAt, lastActivity: lastActivity,
             messageCount: Int(clamping: messageCount), tokenTotal: Int(clamping: tokenTotal), metadata: metadata)
     }
 }
@@ -177,31 +194,71 @@ struct ConversationRecord: Equatable {
 struct MarkerRecord: Equatable {
     var position: MessagePosition
     var readCount: Int64
+}
 
-    func encoded() -> [UInt8] {
-        var out = PositionCodec.encode(position)
-        var writer = ByteWriter()
-        writer.zigzag(readCount)
-        out += writer.bytes
-        return out
+/// One participant of a conversation, as its record keeps them.
+struct Member: Equatable {
+    var handle: String
+    /// Nil until the participant has read (or sent) a message here.
+    var marker: MarkerRecord?
+
+    func encode(into writer: inout ByteWriter) {
+        writer.string(handle)
+        guard let marker else {
+            writer.byte(0)
+            return
+        }
+        writer.byte(1)
+        writer.zigzag(marker.position.createdAt.microseconds)
+        writer.varint(marker.position.id.rawValue)
+        writer.zigzag(marker.readCount)
     }
 
-    init(position: MessagePosition, readCount: Int64) {
-        self.position = position
-        self.readCount = readCount
+    init(handle: String, marker: MarkerRecord? = nil) {
+        self.handle = handle
+        self.marker = marker
     }
 
-    init(decoding bytes: [UInt8]) throws {
-        guard bytes.count > 16 else { throw ParleyError.corruptRecord(tree: Tree.markers, reason: "a marker is too short") }
-        position = try PositionCodec.decode(Array(bytes[0..<16]), tree: Tree.markers)
-        var reader = ByteReader(bytes, from: 16)
-        do {
-            readCount = try reader.storedCount()
-            guard reader.isAtEnd else { throw DecodeFailure("trailing bytes") }
-        } catch let failure as DecodeFailure {
-            throw ParleyError.corruptRecord(tree: Tree.markers, reason: failure.description)
+    init(decoding reader: inout ByteReader) throws {
+        handle = try reader.string(limit: Limits.maximumNameBytes)
+        switch try reader.byte() {
+        case 0: marker = nil
+        case 1:
+            let at = Timestamp(microseconds: try reader.zigzag())
+            let position = MessagePosition(createdAt: at, id: MessageID(rawValue: try reader.varint()))
+            marker = MarkerRecord(position: position, readCount: try reader.storedCount())
+        default: throw DecodeFailure("bad marker flag")
         }
     }
+}
+
+extension ConversationRecord {
+    /// The index of `handle` in ``members``, compared as bytes (as handles are stored: Swift's
+    /// String equality would merge canonically equivalent spellings that are different users).
+    func memberIndex(_ handle: String) -> Int? {
+        var low = 0
+        var high = members.count
+        while low < high {
+            let middle = (low + high) / 2
+            let candidate = members[middle].handle.utf8
+            if candidate.elementsEqual(handle.utf8) { return middle }
+            if candidate.lexicographicallyPrecedes(handle.utf8) { low = middle + 1 } else { high = middle }
+        }
+        return nil
+    }
+
+    /// Where `handle` belongs in ``members`` to keep them in byte order.
+    func memberInsertionIndex(_ handle: String) -> Int {
+        var low = 0
+        var high = members.count
+        while low < high {
+            let middle = (low + high) / 2
+            if members[middle].handle.utf8.lexicographicallyPrecedes(handle.utf8) { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+
+    var participantHandles: [String] { members.map(\.handle) }
 }
 
 enum PositionCodec {

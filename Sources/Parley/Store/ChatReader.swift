@@ -58,22 +58,17 @@ public class ChatReader {
 
     /// Handles of a conversation's participants, in byte order.
     func participantHandles(_ id: ConversationID) throws -> [String] {
-        try storage { try view.entries(Tree.participants, prefix: id.bytes) }.map { entry in
-            guard let handle = String(validating: entry.key[16...], as: UTF8.self) else {
-                throw ParleyError.corruptRecord(tree: Tree.participants, reason: "a handle is not UTF-8")
-            }
-            return handle
-        }
+        try requireRecord(id).participantHandles
     }
 
     func isParticipant(_ handle: String, of id: ConversationID) throws -> Bool {
-        try storage { try view.get(Tree.participants, Key.participant(id, handle)) } != nil
+        try record(id)?.memberIndex(handle) != nil
     }
 
     /// The conversation with this id, or nil.
     public func conversation(_ id: ConversationID) throws -> Conversation? {
         guard let record = try record(id) else { return nil }
-        return record.conversation(id: id, participants: try participantHandles(id))
+        return record.conversation(id: id)
     }
 
     /// The conversation with this (platform, external id), or nil.
@@ -98,7 +93,7 @@ public class ChatReader {
             guard let id = ConversationID(bytes: entry.key) else {
                 throw ParleyError.corruptRecord(tree: Tree.conversations, reason: "a key must be 16 bytes")
             }
-            return try ConversationRecord(decoding: entry.value, id: id).conversation(id: id, participants: try participantHandles(id))
+            return try ConversationRecord(decoding: entry.value, id: id).conversation(id: id)
         }
     }
 
@@ -245,8 +240,8 @@ public class ChatReader {
     }
 
     func marker(_ user: String, _ conversation: ConversationID) throws -> MarkerRecord? {
-        guard let bytes = try storage({ try view.get(Tree.markers, Key.marker(user, conversation)) }) else { return nil }
-        return try MarkerRecord(decoding: bytes)
+        guard let record = try record(conversation), let index = record.memberIndex(user) else { return nil }
+        return record.members[index].marker
     }
 
     /// Messages of a conversation at or before `position`.
@@ -264,8 +259,8 @@ public class ChatReader {
     }
 
     func unreadCount(user: String, conversation: ConversationID, record: ConversationRecord) throws -> Int {
-        guard let marker = try marker(user, conversation) else { return Int(clamping: record.messageCount) }
-        return Int(clamping: max(0, record.messageCount - marker.readCount))
+        let readCount = record.memberIndex(user).flatMap { record.members[$0].marker?.readCount } ?? 0
+        return Int(clamping: max(0, record.messageCount - readCount))
     }
 
     /// Unread messages over every conversation `user` takes part in.
@@ -319,7 +314,7 @@ public class ChatReader {
             let last = try record.lastPosition.flatMap { try message(at: $0, in: id) }
             out.append(
                 InboxEntry(
-                    conversation: record.conversation(id: id, participants: try participantHandles(id)),
+                    conversation: record.conversation(id: id),
                     lastMessage: last, unreadCount: try unreadCount(user: user, conversation: id, record: record)))
         }
         return out

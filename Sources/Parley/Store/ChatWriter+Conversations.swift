@@ -9,6 +9,7 @@ extension ChatWriter {
         var handles = new.participants.filter { seen.insert(Array($0.utf8)).inserted }
         handles.sort { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
         guard !handles.isEmpty else { throw ParleyError.noParticipants }
+        try checkParticipantLimit(handles.count)
         for handle in handles {
             try validateName(handle, "a handle")
             try requireUser(handle)
@@ -35,15 +36,18 @@ extension ChatWriter {
         var record = ConversationRecord(
             platform: new.platform, externalID: new.externalID, title: new.title, status: .new,
             createdAt: new.createdAt ?? now, metadata: new.metadata)
-        record.participantCount = Int64(handles.count)
+        record.members = handles.map { Member(handle: $0) }
         try saveRecord(record, id)
         if let externalKey { try put(Tree.external, externalKey, id.bytes) }
         try put(Tree.status, Key.status(record.status, record.lastActivity, id), [])
-        for handle in handles {
-            try put(Tree.participants, Key.participant(id, handle), [])
-            try put(Tree.inbox, Key.inbox(handle, record.lastActivity, id), [])
-        }
+        for handle in handles { try put(Tree.inbox, Key.inbox(handle, record.lastActivity, id), []) }
         return id
+    }
+
+    private func checkParticipantLimit(_ count: Int) throws {
+        guard count <= Limits.maximumParticipants else {
+            throw ParleyError.invalidArgument("a conversation has at most \(Limits.maximumParticipants) participants")
+        }
     }
 
     /// Sets a conversation's status.
@@ -78,10 +82,10 @@ extension ChatWriter {
     public func addParticipant(_ handle: String, to id: ConversationID) throws -> Bool {
         var record = try requireRecord(id)
         try requireUser(handle)
-        if try isParticipant(handle, of: id) { return false }
-        record.participantCount += 1
+        if record.memberIndex(handle) != nil { return false }
+        try checkParticipantLimit(record.members.count + 1)
+        record.members.insert(Member(handle: handle), at: record.memberInsertionIndex(handle))
         try saveRecord(record, id)
-        try put(Tree.participants, Key.participant(id, handle), [])
         try put(Tree.inbox, Key.inbox(handle, record.lastActivity, id), [])
         return true
     }
@@ -90,13 +94,11 @@ extension ChatWriter {
     /// be removed (delete the conversation instead).
     public func removeParticipant(_ handle: String, from id: ConversationID) throws {
         var record = try requireRecord(id)
-        guard try isParticipant(handle, of: id) else { throw ParleyError.notAParticipant(user: handle, conversation: id) }
-        guard record.participantCount > 1 else { throw ParleyError.noParticipants }
-        record.participantCount -= 1
+        guard let index = record.memberIndex(handle) else { throw ParleyError.notAParticipant(user: handle, conversation: id) }
+        guard record.members.count > 1 else { throw ParleyError.noParticipants }
+        record.members.remove(at: index)
         try saveRecord(record, id)
-        try delete(Tree.participants, Key.participant(id, handle))
         try delete(Tree.inbox, Key.inbox(handle, record.lastActivity, id))
-        try delete(Tree.markers, Key.marker(handle, id))
     }
 
     /// Deletes a conversation with its messages, participants' inbox entries and read markers,
@@ -123,11 +125,7 @@ extension ChatWriter {
         counters.tokens -= record.tokenTotal
         try saveCounters(counters)
         for tree in [Tree.pending, Tree.blocks, Tree.blockData, Tree.system] { try deletePrefix(tree, id.bytes) }
-        for handle in try participantHandles(id) {
-            try delete(Tree.inbox, Key.inbox(handle, record.lastActivity, id))
-            try delete(Tree.markers, Key.marker(handle, id))
-        }
-        try deletePrefix(Tree.participants, id.bytes)
+        for member in record.members { try delete(Tree.inbox, Key.inbox(member.handle, record.lastActivity, id)) }
         if let platform = record.platform, let externalID = record.externalID {
             try delete(Tree.external, Key.external(platform: platform, externalID: externalID))
         }

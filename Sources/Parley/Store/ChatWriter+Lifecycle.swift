@@ -88,8 +88,8 @@ extension ChatWriter {
         // The newest message may have gone (when every one did); the high-water mark stays.
         let newest = try storage { try MessageStream(view: view, conversation: id, forward: false, from: nil).next() }
         record.lastPosition = newest?.position
+        adjustMarkers(for: removed.map(\.position).sorted(), by: -1, in: &record)
         try saveRecord(record, id)
-        try adjustMarkers(id, for: removed.map(\.position).sorted(), by: -1)
         try saveCounters(counters)
         return removed.count
     }

@@ -30,7 +30,7 @@ extension ChatWriter {
         for new in messages {
             try validateName(new.sender, "a sender")
             if !senders.contains(Array(new.sender.utf8)) {
-                guard try isParticipant(new.sender, of: conversation) else {
+                guard old.memberIndex(new.sender) != nil else {
                     throw ParleyError.notAParticipant(user: new.sender, conversation: conversation)
                 }
                 senders.insert(Array(new.sender.utf8))
@@ -81,13 +81,10 @@ extension ChatWriter {
         }
         if record.status == .new || record.status == .archived { record.status = .active }
         counters.nextMessageID = nextID
-        try saveCounters(counters)
-        try saveRecord(record, conversation)
-        try moveIndexes(conversation, from: old, to: record)
         // Messages landing before the newest position may land before someone's marker.
         if let high = old.highWater {
             let early = prepared.map(\.message.position).filter { $0 < high }.sorted()
-            try adjustMarkers(conversation, for: early, by: 1)
+            adjustMarkers(for: early, by: 1, in: &record)
         }
         // A sender's newest message here is at or before everything this batch put after the old
         // newest position, so its rank follows from the batch alone (no block is read).
@@ -98,8 +95,11 @@ extension ChatWriter {
                 let later = batch.count - (batch.lastIndex { $0 <= position }.map { $0 + 1 } ?? 0)
                 rank = record.messageCount - Int64(later)
             }
-            try advanceMarker(sender, conversation, to: position, record: record, rank: rank)
+            try advanceMarker(sender, conversation, to: position, in: &record, rank: rank)
         }
+        try saveCounters(counters)
+        try saveRecord(record, conversation)
+        try moveIndexes(conversation, from: old, to: record)
         return prepared.map(\.message)
     }
 
@@ -109,14 +109,16 @@ extension ChatWriter {
     /// Marks every message of `conversation` up to and including `message` as read by `user`.
     /// A marker only moves forward: marking an older message changes nothing.
     public func markRead(user: String, conversation: ConversationID, through message: MessageID) throws {
-        _ = try requireRecord(conversation)
-        guard try isParticipant(user, of: conversation) else {
+        var record = try requireRecord(conversation)
+        guard record.memberIndex(user) != nil else {
             try requireUser(user)
             throw ParleyError.notAParticipant(user: user, conversation: conversation)
         }
         guard let located = try locate(message), located.conversation == conversation,
             try self.message(at: located.position, in: conversation) != nil
         else { throw ParleyError.unknownMessage(message) }
-        try advanceMarker(user, conversation, to: located.position, record: try requireRecord(conversation))
+        let old = record
+        try advanceMarker(user, conversation, to: located.position, in: &record)
+        if record != old { try saveRecord(record, conversation) }
     }
 }

@@ -87,30 +87,31 @@ public final class ChatWriter: ChatReader {
             try put(Tree.status, Key.status(new.status, new.lastActivity, id), [])
         }
         if old.lastActivity != new.lastActivity {
-            for handle in try participantHandles(id) {
-                try delete(Tree.inbox, Key.inbox(handle, old.lastActivity, id))
-                try put(Tree.inbox, Key.inbox(handle, new.lastActivity, id), [])
+            for member in new.members {
+                try delete(Tree.inbox, Key.inbox(member.handle, old.lastActivity, id))
+                try put(Tree.inbox, Key.inbox(member.handle, new.lastActivity, id), [])
             }
         }
     }
 
-    /// Moves `user`'s read marker forward to `position` (never back). `record` must already
-    /// count every message of the transaction.
+    /// Moves `user`'s read marker in `record` forward to `position` (never back); the caller
+    /// saves the record. `record` must already count every message of the transaction.
     func advanceMarker(
-        _ user: String, _ id: ConversationID, to position: MessagePosition, record: ConversationRecord, rank known: Int64? = nil
+        _ user: String, _ id: ConversationID, to position: MessagePosition, in record: inout ConversationRecord,
+        rank known: Int64? = nil
     ) throws {
-        if let current = try marker(user, id), current.position >= position { return }
+        guard let index = record.memberIndex(user) else { throw ParleyError.notAParticipant(user: user, conversation: id) }
+        if let current = record.members[index].marker, current.position >= position { return }
         let rank = try known ?? rank(of: position, in: id, record: record)
-        let marker = MarkerRecord(position: position, readCount: rank)
-        try put(Tree.markers, Key.marker(user, id), marker.encoded())
+        record.members[index].marker = MarkerRecord(position: position, readCount: rank)
     }
 
-    /// Keeps every participant's read count exact when messages are added or removed at
-    /// `positions` (sorted): each marker counts those at or before it.
-    func adjustMarkers(_ id: ConversationID, for positions: [MessagePosition], by sign: Int64) throws {
+    /// Keeps every participant's read count in `record` exact when messages are added or removed
+    /// at `positions` (sorted): each marker counts those at or before it. The caller saves the record.
+    func adjustMarkers(for positions: [MessagePosition], by sign: Int64, in record: inout ConversationRecord) {
         guard !positions.isEmpty else { return }
-        for handle in try participantHandles(id) {
-            guard var marker = try marker(handle, id) else { continue }
+        for index in record.members.indices {
+            guard var marker = record.members[index].marker else { continue }
             // Positions at or before the marker: a binary search over the sorted positions.
             var low = 0
             var high = positions.count
@@ -120,7 +121,7 @@ public final class ChatWriter: ChatReader {
             }
             guard low > 0 else { continue }
             marker.readCount += sign * Int64(low)
-            try put(Tree.markers, Key.marker(handle, id), marker.encoded())
+            record.members[index].marker = marker
         }
     }
 }
