@@ -166,3 +166,36 @@ final class BTreeBasicTests: XCTestCase {
         }
     }
 }
+
+final class MappedReadTests: XCTestCase {
+    /// Read transactions on a real file take the mapping once and read every page in place; on
+    /// the simulated file (no mapping) they ask the file for each page. Both read the same.
+    func testReadersOfARealFileReadPagesInPlace() throws {
+        let path = try temporaryDirectory(self) + "/mapped.parley"
+        for reopen in [false, true] {
+            let engine = try StorageEngine.open(path: path)
+            if !reopen {
+                try engine.write { txn in
+                    try txn.createTree("t")
+                    for i in 0..<3000 { try txn.put("t", Array("key-\(i)".utf8), Array("value-\(i)".utf8)) }
+                }
+            }
+            let reader = try engine.beginRead()
+            XCTAssertNotNil(reader.pageReader.mapped, "reopened: \(reopen)")
+            XCTAssertEqual(try reader.get("t", Array("key-2999".utf8)), Array("value-2999".utf8))
+            reader.close()
+            engine.close()
+        }
+        let disk = SimulatedDisk()
+        let simulated = try StorageEngine.open(path: "/sim.parley", fileSystem: SimulatedFileSystem(disk: disk))
+        defer { simulated.close() }
+        try simulated.write { txn in
+            try txn.createTree("t")
+            try txn.put("t", [1], [2])
+        }
+        let reader = try simulated.beginRead()
+        defer { reader.close() }
+        XCTAssertNil(reader.pageReader.mapped)
+        XCTAssertEqual(try reader.get("t", [1]), [2])
+    }
+}

@@ -33,7 +33,7 @@ public class ChatReader {
         try checkLimit(limit)
         let start = handle.map { Key.handle($0) + [0] } ?? []
         return try storage { try view.entries(Tree.users, from: start, to: nil, limit: limit) }.map { entry in
-            guard let handle = String(validating: entry.key, as: UTF8.self) else {
+            guard let handle = validUTF8String(entry.key) else {
                 throw ParleyError.corruptRecord(tree: Tree.users, reason: "a handle is not UTF-8")
             }
             return try UserCodec.decode(handle: handle, entry.value)

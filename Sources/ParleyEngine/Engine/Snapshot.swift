@@ -16,8 +16,7 @@ public final class Snapshot: @unchecked Sendable {
 
     /// The value under `key` in `tree`, or nil.
     public func get(_ tree: String, _ key: Bytes) throws -> Bytes? {
-        guard try view.treeExists(tree) else { throw EngineError.treeNotFound(name: tree) }
-        return try view.get(tree, key)
+        try view.getExisting(tree, key)
     }
 
     /// Number of entries in `tree`.

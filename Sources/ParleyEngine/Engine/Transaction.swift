@@ -43,8 +43,7 @@ public final class Transaction {
 
     public func get(_ tree: String, _ key: Bytes) throws -> Bytes? {
         try checkOpen()
-        try requireTree(tree)
-        return try view.get(tree, key)
+        return try view.getExisting(tree, key)
     }
 
     public func count(_ tree: String) throws -> UInt64 {

@@ -113,6 +113,15 @@ public final class PosixFile: StorageFile, @unchecked Sendable {
         }
     }
 
+    public func mappedBytes(covering length: UInt64) -> MappedBytes? {
+        state.withLock { state in
+            guard !state.closed, length <= state.knownSize, let mapping = state.mapping, length <= UInt64(mapping.length) else {
+                return nil
+            }
+            return MappedBytes(owner: mapping, base: mapping.base, length: Int(length))
+        }
+    }
+
     public func withBytes<R>(at offset: UInt64, count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         guard count >= 0, offset <= UInt64(Int64.max) - UInt64(count) else {
             throw EngineError.invalidArgument("read range past the largest file offset")

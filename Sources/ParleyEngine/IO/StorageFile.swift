@@ -23,6 +23,11 @@ public protocol StorageFile: AnyObject, Sendable {
     /// are valid only inside `body`. Throws when the range reaches past the end of the file.
     func withBytes<R>(at offset: UInt64, count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R
 
+    /// A mapping covering the file's first `length` bytes, or nil when there is none (no mapping,
+    /// a file shorter than that, or a file that is not mapped at all, like the simulated one).
+    /// Readers of one snapshot take it once instead of asking `withBytes` for every page.
+    func mappedBytes(covering length: UInt64) -> MappedBytes?
+
     /// Writes all of `bytes` at `offset`, growing the file if the range ends past its end.
     func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws
 
@@ -42,6 +47,20 @@ public protocol StorageFile: AnyObject, Sendable {
 
     /// Releases the lock and the descriptor. Reads after close fail with an error, never a trap.
     func close()
+}
+
+/// The file's first `length` bytes, mapped read-only; valid for as long as the value lives (it
+/// holds the mapping). The file never shrinks below a size it had while open (only creation
+/// truncates, before any reader), so bytes below `length` stay readable.
+public struct MappedBytes: @unchecked Sendable {
+    let owner: AnyObject
+    let base: UnsafeRawPointer
+    let length: Int
+}
+
+extension StorageFile {
+    /// No mapping: every page is read through `withBytes`.
+    public func mappedBytes(covering length: UInt64) -> MappedBytes? { nil }
 }
 
 /// How `FileSystem.openFile` treats a missing or existing file.

@@ -25,6 +25,27 @@ struct LayeredView {
         return (overlays, true)
     }
 
+    /// The value under `key`, throwing `treeNotFound` when `tree` does not exist: what
+    /// `treeExists` then `get` answer, with one walk of the layers and one catalog lookup.
+    func getExisting(_ tree: String, _ key: Bytes) throws -> Bytes? {
+        // The newest layer that says whether the tree exists decides that, as in `treeExists`.
+        var exists: Bool?
+        for layer in layers where !layer.trees.isEmpty {
+            guard let overlay = layer.trees[tree] else { continue }
+            if exists == nil { exists = overlay.exists }
+            if exists == false { throw EngineError.treeNotFound(name: tree) }
+            switch overlay.entries.get(key) {
+            case .put(let value)?: return value
+            case .tombstone?: return nil
+            case nil: break
+            }
+            if overlay.hidesBelow { return nil }
+        }
+        let (baseHasTree, value) = try base.getIfTreeExists(tree, key)
+        if exists == nil, !baseHasTree { throw EngineError.treeNotFound(name: tree) }
+        return value
+    }
+
     func get(_ tree: String, _ key: Bytes) throws -> Bytes? {
         let (overlays, baseVisible) = stack(tree)
         for overlay in overlays {

@@ -13,13 +13,23 @@ struct PageReader: Sendable {
     /// Tree pages whose cell layout this process already validated (bytes that passed the
     /// checksum do not change until the writer forgets them in both sets).
     let shaped: VerifiedPages?
+    /// The mapped file covering every page below `pageCount`, when there is one: pages are then
+    /// read in place with no lock or call per page.
+    let mapped: MappedBytes?
 
-    init(file: any StorageFile, pageSize: Int, pageCount: UInt64, verified: VerifiedPages?, shaped: VerifiedPages? = nil) {
+    /// `mapOnce`: take the file's mapping now for every later page (read transactions, whose
+    /// pages all exist already); otherwise each page is asked of the file.
+    init(
+        file: any StorageFile, pageSize: Int, pageCount: UInt64, verified: VerifiedPages?, shaped: VerifiedPages? = nil,
+        mapOnce: Bool = false
+    ) {
         self.file = file
         self.pageSize = pageSize
         self.pageCount = pageCount
         self.verified = verified
         self.shaped = verified == nil ? nil : shaped
+        let (bytes, overflow) = pageCount.multipliedReportingOverflow(by: UInt64(pageSize))
+        self.mapped = mapOnce && !overflow ? file.mappedBytes(covering: bytes) : nil
     }
 
     /// Lends a validated data page to `body`. `expected` nil accepts any type (the caller checks).
@@ -29,14 +39,24 @@ struct PageReader: Sendable {
         }
         let (offset, overflow) = id.multipliedReportingOverflow(by: UInt64(pageSize))
         guard !overflow else { throw EngineError.corruptPage(page: id, reason: "page offset overflows") }
-        return try file.withBytes(at: offset, count: pageSize) { page in
-            let known = verified?.contains(id) ?? false
-            if let problem = PageLayout.problem(in: page, number: id, expected: expected, checksum: !known) {
-                throw EngineError.corruptPage(page: id, reason: problem)
+        if let mapped {
+            // id < pageCount, so the page lies inside the mapped length (checked at init).
+            return try withExtendedLifetime(mapped.owner) {
+                try checked(UnsafeRawBufferPointer(start: mapped.base + Int(offset), count: pageSize), id, expected, body)
             }
-            if !known { verified?.insert(id) }
-            return try body(page)
         }
+        return try file.withBytes(at: offset, count: pageSize) { page in try checked(page, id, expected, body) }
+    }
+
+    private func checked<R>(
+        _ page: UnsafeRawBufferPointer, _ id: PageID, _ expected: PageType?, _ body: (UnsafeRawBufferPointer) throws -> R
+    ) throws -> R {
+        let known = verified?.contains(id) ?? false
+        if let problem = PageLayout.problem(in: page, number: id, expected: expected, checksum: !known) {
+            throw EngineError.corruptPage(page: id, reason: problem)
+        }
+        if !known { verified?.insert(id) }
+        return try body(page)
     }
 
     /// A leaf view of `page` (lent by `withPage`), validating its cells once per process.

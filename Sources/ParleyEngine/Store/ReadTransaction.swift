@@ -19,7 +19,7 @@ public final class ReadTransaction: @unchecked Sendable {
         self.descriptors = descriptors
         self.reader = PageReader(
             file: engine.file, pageSize: engine.pageSize, pageCount: meta.pageCount,
-            verified: checkingEveryPage ? nil : engine.verifiedPages, shaped: engine.shapedPages)
+            verified: checkingEveryPage ? nil : engine.verifiedPages, shaped: engine.shapedPages, mapOnce: true)
     }
 
     deinit { close() }
@@ -78,6 +78,12 @@ public final class ReadTransaction: @unchecked Sendable {
     /// The value stored under `key` in `tree`, or nil.
     public func get(_ tree: String, _ key: Bytes) throws -> Bytes? {
         try lookup(key, root: try descriptor(tree).root)
+    }
+
+    /// Whether `tree` exists and, when it does, the value under `key`: one catalog lookup for both.
+    func getIfTreeExists(_ tree: String, _ key: Bytes) throws -> (exists: Bool, value: Bytes?) {
+        guard let descriptor = try cachedDescriptor(tree) else { return (false, nil) }
+        return (true, try lookup(key, root: descriptor.root))
     }
 
     /// Number of entries in `tree`.

@@ -22,12 +22,20 @@ struct CommittedState: Sendable {
 /// The trees of one commit's catalog, looked up once: the catalog of a commit never changes, and
 /// reading it again for every get and cursor cost a fifth of a query's time.
 final class DescriptorCache: Sendable {
-    private let known = Locked([String: TreeDescriptor?]())
+    /// A short list, scanned: a store has a handful of trees, and comparing short names is far
+    /// cheaper than hashing them on every get.
+    private let known = Locked([(name: String, descriptor: TreeDescriptor?)]())
 
     func descriptor(_ tree: String, lookup: () throws -> TreeDescriptor?) rethrows -> TreeDescriptor? {
-        if let found = known.withLock({ $0[tree] }) { return found }
+        let found = known.withLock { known -> TreeDescriptor?? in
+            for entry in known where entry.name == tree { return .some(entry.descriptor) }
+            return .none
+        }
+        if let found { return found }
         let descriptor = try lookup()
-        known.withLock { $0[tree] = .some(descriptor) }
+        known.withLock { known in
+            if !known.contains(where: { $0.name == tree }) { known.append((tree, descriptor)) }
+        }
         return descriptor
     }
 }
