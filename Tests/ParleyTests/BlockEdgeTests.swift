@@ -37,23 +37,27 @@ final class BlockEdgeTests: XCTestCase {
         let id = try makeConversation(db)
         let message = try db.append(NewMessage(sender: "a", text: "only"), to: id)
         try db.checkpoint()
-        // The newest message stays pending (inboxes read it without a block).
-        XCTAssertEqual(try pendingCount(db), 1)
-        XCTAssertEqual(try headers(db, id).count, 0)
-        XCTAssertEqual(try db.messages(in: id), [message])
-        XCTAssertEqual(try db.message(message.id), message)
-        XCTAssertEqual(try db.read { try $0.messages(in: id, indices: 0..<5) }, [message])
-        // Once a newer one arrives, the first is sealed into the conversation's one open block.
-        clock.tick()
-        let second = try db.append(NewMessage(sender: "a", text: "second"), to: id)
-        try db.checkpoint()
-        XCTAssertEqual(try pendingCount(db), 1)
-        let blocks = try headers(db, id)
+        // Sealed at once, the newest too (the inbox reads it from the record's copy).
+        XCTAssertEqual(try pendingCount(db), 0)
+        var blocks = try headers(db, id)
         XCTAssertEqual(blocks.count, 1)
         XCTAssertEqual(blocks.first?.count, 1)
         XCTAssertEqual(blocks.first?.full, false)
+        XCTAssertEqual(try db.messages(in: id), [message])
+        XCTAssertEqual(try db.message(message.id), message)
+        XCTAssertEqual(try db.read { try $0.messages(in: id, indices: 0..<5) }, [message])
+        XCTAssertEqual(try db.inbox(of: "a").first?.lastMessage, message)
+        // A newer one joins the conversation's one open block.
+        clock.tick()
+        let second = try db.append(NewMessage(sender: "a", text: "second"), to: id)
+        try db.checkpoint()
+        XCTAssertEqual(try pendingCount(db), 0)
+        blocks = try headers(db, id)
+        XCTAssertEqual(blocks.count, 1)
+        XCTAssertEqual(blocks.first?.count, 2)
         XCTAssertEqual(try db.messages(in: id, .oldest(10)), [message, second])
         XCTAssertEqual(try db.read { try $0.messages(in: id, indices: 1..<5) }, [second])
+        XCTAssertEqual(try db.inbox(of: "a").first?.lastMessage, second)
         try db.close()
     }
 
@@ -61,9 +65,8 @@ final class BlockEdgeTests: XCTestCase {
         let db = try open(try makeTemporaryDirectory(self), blockTarget: 1024)
         let id = try makeConversation(db)
         // Each message costs text + sender + 16 = 64 bytes: 16 of them are exactly the target.
-        // A 17th stays pending as the newest.
         let text = String(repeating: "x", count: 47)
-        for _ in 0..<17 {
+        for _ in 0..<16 {
             clock.tick()
             try db.append(NewMessage(sender: "a", text: text), to: id)
         }
@@ -86,9 +89,9 @@ final class BlockEdgeTests: XCTestCase {
         }
         blocks = try headers(db, id)
         XCTAssertGreaterThan(blocks.count, 1)
-        XCTAssertEqual(blocks.map(\.count).reduce(0, +), 17 + 35 - 1)
-        XCTAssertEqual(try pendingCount(db), 1)
-        XCTAssertEqual(try db.messages(in: id, .oldest(100)).count, 52)
+        XCTAssertEqual(blocks.map(\.count).reduce(0, +), 16 + 35)
+        XCTAssertEqual(try pendingCount(db), 0)
+        XCTAssertEqual(try db.messages(in: id, .oldest(100)).count, 51)
         try db.close()
     }
 
@@ -117,9 +120,8 @@ final class BlockEdgeTests: XCTestCase {
         // Blocks never overlap and hold their messages in order.
         let blocks = try headers(db, id)
         for (left, right) in zip(blocks, blocks.dropFirst()) { XCTAssertLessThan(left.last, right.first) }
-        // Everything but the newest message is sealed.
-        XCTAssertEqual(blocks.map(\.count).reduce(0, +), expected.count - 1)
-        XCTAssertEqual(try pendingCount(db), 1)
+        XCTAssertEqual(blocks.map(\.count).reduce(0, +), expected.count)
+        XCTAssertEqual(try pendingCount(db), 0)
         try db.close()
     }
 
@@ -193,7 +195,7 @@ final class BlockEdgeTests: XCTestCase {
         XCTAssertEqual(range.count, 5)
         let blocks = try headers(db, id)
         XCTAssertGreaterThan(blocks.count, 10)
-        XCTAssertEqual(blocks.map(\.count).reduce(0, +), total - 1)
+        XCTAssertEqual(blocks.map(\.count).reduce(0, +), total)
         let stats = try db.stats()
         XCTAssertGreaterThan(stats.compressionRatio, 1.5)
         try db.close()

@@ -15,6 +15,11 @@ final class ConversationRecordTests: XCTestCase {
         record.tokenTotal = 40
         record.lastPosition = MessagePosition(createdAt: Timestamp(microseconds: 90), id: MessageID(rawValue: 12))
         record.highWater = record.lastPosition
+        record.lastMessage = MessageCodec.encodePending(
+            Message(
+                id: MessageID(rawValue: 12), conversation: id, sender: "bob", role: .user, contentType: "text/plain",
+                text: "the newest", attachments: [], tokens: 3, status: .complete, createdAt: Timestamp(microseconds: 90),
+                metadata: nil))
         record.members = [
             Member(handle: "alice", marker: MarkerRecord(
                 position: MessagePosition(createdAt: Timestamp(microseconds: -3), id: MessageID(rawValue: 4)), readCount: 2)),
@@ -29,6 +34,7 @@ final class ConversationRecordTests: XCTestCase {
     func testRoundTripKeepsParticipantsAndMarkers() throws {
         let record = sampleRecord()
         XCTAssertEqual(try ConversationRecord(decoding: record.encoded(), id: id), record)
+        XCTAssertEqual(try record.newestMessage(id)?.text, "the newest")
         XCTAssertEqual(record.memberIndex("bob"), 1)
         XCTAssertEqual(record.memberIndex("\u{E9}"), 3)
         XCTAssertEqual(record.memberIndex("e\u{301}"), 2, "canonically equivalent handles are different participants")
@@ -75,6 +81,12 @@ final class ConversationRecordTests: XCTestCase {
         var duplicated = sampleRecord()
         duplicated.members.insert(Member(handle: "bob"), at: 1)
         assertCorruptRecord(duplicated.encoded(), "a participant twice")
+        var noCopy = sampleRecord()
+        noCopy.lastMessage = nil
+        assertCorruptRecord(noCopy.encoded(), "a newest position without the message's copy")
+        var strayCopy = sampleRecord()
+        strayCopy.lastPosition = nil
+        assertCorruptRecord(strayCopy.encoded(), "a copy without a newest position")
         var empty = sampleRecord()
         empty.members = []
         assertCorruptRecord(empty.encoded(), "no participants")
@@ -108,8 +120,8 @@ final class ConversationRecordTests: XCTestCase {
         try db.close()
     }
 
-    /// The integrity check recomputes the markers kept in the record and checks every
-    /// participant is a user.
+    /// The integrity check recomputes the markers kept in the record, checks every participant is
+    /// a user and compares the record's copy of the newest message with the message.
     func testIntegrityCheckReadsMarkersAndParticipantsFromTheRecord() throws {
         let db = try Database.open(path: try makeTemporaryDirectory(self) + "/chat.parley", options: testOptions(clock: clock))
         let id = try db.write { chat -> ConversationID in
@@ -123,12 +135,16 @@ final class ConversationRecordTests: XCTestCase {
         XCTAssertEqual(record.members.map { $0.marker?.readCount }, [3, 5])
         record.members[0].marker?.readCount = 4
         record.members.append(Member(handle: "ghost"))
+        var newest = try XCTUnwrap(try record.newestMessage(id))
+        newest.text = "not what was sent"
+        record.lastMessage = MessageCodec.encodePending(newest)
         let damaged = record.encoded()
         try db.engine.write { try $0.put(Tree.conversations, id.bytes, damaged) }
         let problems = try db.checkIntegrity().problems
         XCTAssertTrue(problems.contains { $0.contains("a's read marker counts 4 read, 3 are at or before it") }, "\(problems)")
         XCTAssertTrue(problems.contains { $0.contains("participant \"ghost\" is not a user") }, "\(problems)")
         XCTAssertTrue(problems.contains { $0.hasPrefix("chat.inbox") }, "the ghost has no inbox entry: \(problems)")
+        XCTAssertTrue(problems.contains { $0.contains("copy of the newest message differs") }, "\(problems)")
         try db.close()
     }
 }

@@ -44,3 +44,19 @@ final class UTF8ValidationTests: XCTestCase {
         }
     }
 }
+
+final class UTF8OrderTests: XCTestCase {
+    /// `compareUTF8` orders strings as their UTF-8 bytes do (not as Swift's String comparison,
+    /// which merges canonically equivalent spellings).
+    func testOrderIsByteOrder() {
+        var generator = SplitMix64(seed: 0x0de5)
+        let alphabet = ["a", "b", "é", "e\u{301}", "🙂", "Z", "\u{0}", "日"]
+        for _ in 0..<5_000 {
+            let a = (0..<Int(generator.next() % 4)).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] }.joined()
+            let b = (0..<Int(generator.next() % 4)).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] }.joined()
+            let expected = Array(a.utf8).lexicographicallyPrecedes(Array(b.utf8)) ? -1 : (Array(a.utf8) == Array(b.utf8) ? 0 : 1)
+            XCTAssertEqual(compareUTF8(a, b).signum(), expected, "\(Array(a.utf8)) vs \(Array(b.utf8))")
+        }
+        XCTAssertNotEqual(compareUTF8("\u{E9}", "e\u{301}"), 0)
+    }
+}

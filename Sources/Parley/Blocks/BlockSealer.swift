@@ -10,9 +10,8 @@
 //   at or before it (or the first block), which is rewritten and split if it grows too large.
 // Blocks therefore never overlap, and each holds messages in (created_at, id) order.
 //
-// A conversation's newest message stays pending: inboxes show every conversation's last message,
-// and reading it from the pending tree is one lookup where the tail block would need decompressing
-// and decoding whole. It is sealed at the next checkpoint after a newer message arrives.
+// Every pending message is sealed, the newest too: inboxes read a conversation's newest message
+// from the copy its record keeps, never from a block.
 
 extension ChatWriter {
     /// Seals every pending message; returns how many.
@@ -40,9 +39,8 @@ extension ChatWriter {
         return sealed
     }
 
-    /// Seals one conversation's pending messages but its newest.
+    /// Seals one conversation's pending messages.
     func seal(_ id: ConversationID) throws -> Int {
-        let newest = try record(id)?.lastPosition
         var pendingEntries: [(key: [UInt8], value: [UInt8])] = []
         var pending: [Message] = []
         var pendingBytes: Int64 = 0
@@ -50,7 +48,6 @@ extension ChatWriter {
             guard let position = Key.position(inMessageKey: entry.key) else {
                 throw ParleyError.corruptRecord(tree: Tree.pending, reason: "a key must be 32 bytes")
             }
-            if position == newest { continue }
             pendingEntries.append(entry)
             pending.append(try MessageCodec.decodePending(entry.value, conversation: id, position: position))
             pendingBytes += Int64(entry.value.count)

@@ -4,6 +4,8 @@
 // `ByteReader` bounds-checks every read and throws `DecodeFailure` on bytes that end early or run
 // over their limits: it reads bytes that came from disk.
 
+import Glibc
+
 /// A decoding failure; callers wrap it into an error that names what was being read.
 struct DecodeFailure: Error, CustomStringConvertible {
     let description: String
@@ -167,6 +169,23 @@ func validUTF8String(_ bytes: ArraySlice<UInt8>) -> String? {
         return String(copying: try UTF8Span(validating: bytes.span))
     } catch {
         return nil
+    }
+}
+
+/// The byte order of two strings' UTF-8, as handles are stored and compared (negative, zero or
+/// positive). Comparing the contiguous bytes at once, not through the generic UTF8View.
+func compareUTF8(_ a: String, _ b: String) -> Int {
+    var a = a
+    var b = b
+    return a.withUTF8 { x in
+        b.withUTF8 { y in
+            let common = min(x.count, y.count)
+            if common > 0, let left = x.baseAddress, let right = y.baseAddress {
+                let order = memcmp(left, right, common)
+                if order != 0 { return Int(order) }
+            }
+            return x.count - y.count
+        }
     }
 }
 

@@ -90,6 +90,9 @@ struct ConversationRecord: Equatable {
     var members: [Member]
     /// The newest message's position; nil when there is none.
     var lastPosition: MessagePosition?
+    /// A copy of the newest message (its pending encoding), present exactly when `lastPosition`
+    /// is: an inbox row shows it, and reading it here spares a lookup per row.
+    var lastMessage: [UInt8]?
     /// The highest position a message of this conversation has ever had (purges leave it): read
     /// markers never pass it, so an append after it cannot land before any marker.
     var highWater: MessagePosition?
@@ -117,6 +120,12 @@ struct ConversationRecord: Equatable {
         encodeOptionalMetadata(metadata, into: &writer)
         writer.varint(members.count)
         for member in members { member.encode(into: &writer) }
+        if let lastMessage {
+            writer.byte(1)
+            writer.bytesWithLength(lastMessage)
+        } else {
+            writer.byte(0)
+        }
         return writer.bytes
     }
 
@@ -134,6 +143,7 @@ struct ConversationRecord: Equatable {
         self.tokenTotal = 0
         self.members = []
         self.lastPosition = nil
+        self.lastMessage = nil
         self.highWater = nil
         self.metadata = metadata
     }
@@ -168,13 +178,19 @@ struct ConversationRecord: Equatable {
             for _ in 0..<count {
                 let member = try Member(decoding: &reader)
                 // Binary search by handle bytes depends on this order.
-                if let previous = members.last, !previous.handle.utf8.lexicographicallyPrecedes(member.handle.utf8) {
+                if let previous = members.last, compareUTF8(previous.handle, member.handle) >= 0 {
                     throw DecodeFailure("participants out of order")
                 }
                 members.append(member)
             }
             guard !members.isEmpty else { throw DecodeFailure("no participants") }
             self.members = members
+            switch try reader.byte() {
+            case 0: lastMessage = nil
+            case 1: lastMessage = try reader.bytesWithLength(limit: Limits.maximumMessageBytes + 2 * Limits.maximumNameBytes + 16)
+            default: throw DecodeFailure("bad last-message flag")
+            }
+            guard (lastMessage == nil) == (lastPosition == nil) else { throw DecodeFailure("the newest message's copy disagrees with its position") }
             guard reader.isAtEnd else { throw DecodeFailure("trailing bytes") }
         } catch let failure as DecodeFailure {
             throw ParleyError.corruptRecord(tree: Tree.conversations, reason: "conversation \(id): \(failure)")
@@ -240,9 +256,9 @@ extension ConversationRecord {
         var high = members.count
         while low < high {
             let middle = (low + high) / 2
-            let candidate = members[middle].handle.utf8
-            if candidate.elementsEqual(handle.utf8) { return middle }
-            if candidate.lexicographicallyPrecedes(handle.utf8) { low = middle + 1 } else { high = middle }
+            let order = compareUTF8(members[middle].handle, handle)
+            if order == 0 { return middle }
+            if order < 0 { low = middle + 1 } else { high = middle }
         }
         return nil
     }
@@ -253,12 +269,18 @@ extension ConversationRecord {
         var high = members.count
         while low < high {
             let middle = (low + high) / 2
-            if members[middle].handle.utf8.lexicographicallyPrecedes(handle.utf8) { low = middle + 1 } else { high = middle }
+            if compareUTF8(members[middle].handle, handle) < 0 { low = middle + 1 } else { high = middle }
         }
         return low
     }
 
     var participantHandles: [String] { members.map(\.handle) }
+
+    /// The newest message, decoded from the record's copy; nil when there is none.
+    func newestMessage(_ id: ConversationID) throws -> Message? {
+        guard let lastPosition, let lastMessage else { return nil }
+        return try MessageCodec.decodePending(lastMessage, conversation: id, position: lastPosition)
+    }
 }
 
 enum PositionCodec {

@@ -131,6 +131,8 @@ private struct ChatChecker {
                 if tokens != record.tokenTotal { note("conversation \(id): \(tokens) tokens stored, record says \(record.tokenTotal)") }
                 if newest != record.lastPosition {
                     note("conversation \(id): the record's newest position is not its newest message's")
+                } else if let newest, try record.newestMessage(id) != reader.message(at: newest, in: id) {
+                    note("conversation \(id): the record's copy of the newest message differs from the message")
                 }
                 if let newest, newest > (record.highWater ?? newest) || record.highWater == nil {
                     note("conversation \(id): a message is above the record's high-water position")

@@ -311,7 +311,7 @@ public class ChatReader {
                 skipped += 1
                 continue
             }
-            let last = try record.lastPosition.flatMap { try message(at: $0, in: id) }
+            let last = try record.newestMessage(id)
             out.append(
                 InboxEntry(
                     conversation: record.conversation(id: id),

@@ -88,6 +88,7 @@ extension ChatWriter {
         // The newest message may have gone (when every one did); the high-water mark stays.
         let newest = try storage { try MessageStream(view: view, conversation: id, forward: false, from: nil).next() }
         record.lastPosition = newest?.position
+        record.lastMessage = newest.map { MessageCodec.encodePending($0) }
         adjustMarkers(for: removed.map(\.position).sorted(), by: -1, in: &record)
         try saveRecord(record, id)
         try saveCounters(counters)

@@ -79,6 +79,9 @@ extension ChatWriter {
             counters.rawBytes += Int64(encoded.count)
             counters.storedBytes += Int64(encoded.count)
         }
+        if let newest = prepared.last(where: { $0.message.position == record.lastPosition }) {
+            record.lastMessage = newest.encoded
+        }
         if record.status == .new || record.status == .archived { record.status = .active }
         counters.nextMessageID = nextID
         // Messages landing before the newest position may land before someone's marker.
