@@ -36,6 +36,9 @@ public final class Database: Sendable {
         public var clock: @Sendable () -> Timestamp = { Timestamp.now() }
         /// The file system (tests pass a fault-injecting one).
         public var fileSystem: any FileSystem = PosixFileSystem()
+        /// Pending text a checkpoint needs before it builds a block dictionary (tests lower it
+        /// so that small stores use dictionaries too).
+        var dictionaryMinimumSample = BlockDictionaryBuilder.minimumSampleBytes
 
         public init() {}
 
@@ -43,8 +46,9 @@ public final class Database: Sendable {
         public init(durability: Durability) { engine.durability = durability }
     }
 
-    /// Version of the chat store's layout over the engine's trees.
-    static let storeVersion: UInt64 = 1
+    /// Version of the chat store's layout over the engine's trees. Version 2 added shared block
+    /// dictionaries (`chat.dictionaries`, block codec 2); a version-1 store is upgraded at open.
+    static let storeVersion: UInt64 = 2
     /// The longest engine key the store's limits produce: an expiry key of a 512-byte state key.
     static let requiredKeyLength = 8 + 1 + Limits.maximumStateKeyBytes
 
@@ -81,7 +85,9 @@ public final class Database: Sendable {
         self.path = path
         self.engine = engine
         self.fileSystem = options.fileSystem
-        self.store = StoreContext(path: path, clock: options.clock, blockTargetBytes: options.blockTargetBytes, engine: engine)
+        self.store = StoreContext(
+            path: path, clock: options.clock, blockTargetBytes: options.blockTargetBytes,
+            dictionaryMinimumSample: options.dictionaryMinimumSample, engine: engine)
     }
 
     /// Creates the trees on first open and checks the layout version.
@@ -102,12 +108,26 @@ public final class Database: Sendable {
                 "the chat store needs pages of at least 4 KiB (keys up to \(Self.requiredKeyLength) bytes; this file allows \(maximumKey))")
         }
         if let version {
-            guard version == Self.storeVersion else { throw ParleyError.unsupportedStoreVersion(version) }
+            if version == 1 { try upgradeFromVersion1() }
+            guard version == 1 || version == Self.storeVersion else { throw ParleyError.unsupportedStoreVersion(version) }
             return
         }
         try storage {
             try engine.write(durability: .full) { transaction in
                 for tree in Tree.all { try transaction.createTree(tree) }
+                var writer = ByteWriter()
+                writer.varint(Self.storeVersion)
+                try transaction.put(Tree.meta, Key.version, writer.bytes)
+            }
+        }
+    }
+
+    /// Version 1 had no block dictionaries; every version-1 block is a valid version-2 block, so
+    /// the upgrade only adds the tree and the version, in one commit.
+    private func upgradeFromVersion1() throws {
+        try storage {
+            try engine.write(durability: .full) { transaction in
+                if try !transaction.treeExists(Tree.dictionaries) { try transaction.createTree(Tree.dictionaries) }
                 var writer = ByteWriter()
                 writer.varint(Self.storeVersion)
                 try transaction.put(Tree.meta, Key.version, writer.bytes)
