@@ -4,7 +4,7 @@
 // dictionary included; what it saves on a run is about its length, each time it recurs. So the
 // dictionary is the sample's words and word pairs (each with the space before it, as they appear
 // mid-sentence), ranked by (occurrences − 1) × length, taken while they fit, and laid out with the
-// best at the end. On the benchmark's generated chat this took the blocks from 1.5× to 2.2×.
+// best at the end. On the benchmark's generated chat this took the blocks from 1.5× to 2.1×.
 //
 // A word is a run of ASCII letters and digits or of bytes ≥ 0x80 (so any UTF-8 script counts);
 // two words form a pair when exactly one space separates them. Ties are broken by the bytes, so
