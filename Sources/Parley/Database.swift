@@ -36,6 +36,9 @@ public final class Database: Sendable {
         public var clock: @Sendable () -> Timestamp = { Timestamp.now() }
         /// The file system (tests pass a fault-injecting one).
         public var fileSystem: any FileSystem = PosixFileSystem()
+        /// Pending text a checkpoint needs before it builds a block dictionary (tests lower it
+        /// so that small stores use dictionaries too).
+        var dictionaryMinimumSample = BlockDictionaryBuilder.minimumSampleBytes
 
         public init() {}
 
@@ -43,7 +46,9 @@ public final class Database: Sendable {
         public init(durability: Durability) { engine.durability = durability }
     }
 
-    /// Version of the chat store's layout over the engine's trees.
+    /// Version of the chat store's layout over the engine's trees. Version 2 keeps participants,
+    /// read markers and a copy of the newest message in the conversation record, and compresses
+    /// blocks against shared dictionaries (`chat.dictionaries`, block codec 2).
     static let storeVersion: UInt64 = 2
     /// The longest engine key the store's limits produce: an expiry key of a 512-byte state key.
     static let requiredKeyLength = 8 + 1 + Limits.maximumStateKeyBytes
@@ -81,7 +86,9 @@ public final class Database: Sendable {
         self.path = path
         self.engine = engine
         self.fileSystem = options.fileSystem
-        self.store = StoreContext(path: path, clock: options.clock, blockTargetBytes: options.blockTargetBytes, engine: engine)
+        self.store = StoreContext(
+            path: path, clock: options.clock, blockTargetBytes: options.blockTargetBytes,
+            dictionaryMinimumSample: options.dictionaryMinimumSample, engine: engine)
     }
 
     /// Creates the trees on first open and checks the layout version.

@@ -77,6 +77,8 @@ final class ChatModelRun {
         options.engine.logPreallocation = 64 << 10
         options.engine.logGrowthStep = 64 << 10
         options.engine.syncInterval = 0.01
+        // Block dictionaries from the first checkpoint with some text, rebuilt as the store grows.
+        options.dictionaryMinimumSample = 512
         switch backend {
         // 4 KiB pages: smaller ones cannot hold the longest keys the documented limits allow
         // (255-byte names, 512-byte state keys).

@@ -38,6 +38,8 @@ func testOptions(clock: ManualClock, blockTarget: Int = 2048) -> Database.Option
     options.engine.backgroundWork = false
     options.engine.logPreallocation = 1 << 20
     options.blockTargetBytes = blockTarget
+    // Small stores build block dictionaries too, so every test reads and writes them.
+    options.dictionaryMinimumSample = 256
     options.clock = { clock.now }
     return options
 }

@@ -1,12 +1,11 @@
 // Message blocks: consecutive messages of one conversation, encoded with per-block sender table
-// and delta-coded positions, compressed with LZ4 (HC) unless that does not shrink them.
+// and delta-coded positions, compressed with LZ4 (HC), against the store's shared dictionary when
+// there is one (`BlockCompressor`), unless that does not shrink them.
 //
 // Body, before compression:
 //   sender count varint, each sender (varint length, UTF-8)
 //   per message: created_at delta (zigzag) · id delta (zigzag) · sender index varint · fields
 // Deltas run from the header's first position, so the first message's are zero.
-
-import CLZ4
 
 struct EncodedBlock {
     var header: BlockHeader
@@ -14,11 +13,8 @@ struct EncodedBlock {
 }
 
 enum BlockCodec {
-    /// LZ4 HC level: blocks are written in the background, read far more often than written.
-    static let compressionLevel: Int32 = 9
-
-    /// Encodes `messages` (sorted by position, non-empty) as one block.
-    static func encode(_ messages: [Message], full: Bool) -> EncodedBlock {
+    /// Encodes `messages` (sorted by position, non-empty) as one block, compressed by `compressor`.
+    static func encode(_ messages: [Message], full: Bool, compressor: BlockCompressor) -> EncodedBlock {
         precondition(!messages.isEmpty, "a block holds at least one message")
         // Keyed by bytes: String equality would merge canonically equivalent handles, which are
         // different users here.
@@ -42,39 +38,19 @@ enum BlockCodec {
             tokens += Int64(message.tokens)
         }
         let raw = writer.bytes
-        var codec = BlockHeader.Codec.raw
-        var stored = raw
-        if let compressed = compress(raw), compressed.count < raw.count {
-            codec = .lz4
-            stored = compressed
-        }
+        let (codec, stored, dictionary) = compressor.compress(raw)
         let header = BlockHeader(
             codec: codec, full: full, count: messages.count, first: messages[0].position,
             last: messages[messages.count - 1].position, tokens: tokens, rawLength: raw.count,
-            storedLength: stored.count, bodyChecksum: CRC32C.checksum(stored))
+            storedLength: stored.count, bodyChecksum: CRC32C.checksum(stored), dictionary: dictionary)
         return EncodedBlock(header: header, body: stored)
     }
 
-    private static func compress(_ raw: [UInt8]) -> [UInt8]? {
-        guard raw.count > 0, raw.count < Int(Int32.max) else { return nil }
-        let bound = Int(LZ4_compressBound(Int32(raw.count)))
-        guard bound > 0 else { return nil }
-        var out = [UInt8](repeating: 0, count: bound)
-        let written = raw.withUnsafeBytes { source in
-            out.withUnsafeMutableBytes { destination in
-                LZ4_compress_HC(
-                    source.baseAddress?.assumingMemoryBound(to: CChar.self),
-                    destination.baseAddress?.assumingMemoryBound(to: CChar.self),
-                    Int32(raw.count), Int32(bound), compressionLevel)
-            }
-        }
-        guard written > 0 else { return nil }
-        out.removeSubrange(Int(written)...)
-        return out
-    }
-
-    /// Verifies and decodes a block's messages, in order.
-    static func decode(header: BlockHeader, body: [UInt8], conversation: ConversationID) throws -> [Message] {
+    /// Verifies and decodes a block's messages, in order, finding the dictionary it names (if
+    /// any) in `dictionaries`.
+    static func decode(
+        header: BlockHeader, body: [UInt8], conversation: ConversationID, dictionaries: some BlockDictionaryLookup
+    ) throws -> [Message] {
         do {
             guard body.count == header.storedLength else {
                 throw DecodeFailure("body is \(body.count) bytes, header says \(header.storedLength)")
@@ -86,7 +62,17 @@ enum BlockCodec {
                 guard header.rawLength == body.count else { throw DecodeFailure("raw block length mismatch") }
                 raw = body
             case .lz4:
-                raw = try decompress(body, rawLength: header.rawLength)
+                raw = try decompress(body, rawLength: header.rawLength, dictionary: nil)
+            case .lz4Dictionary:
+                guard let reference = header.dictionary else { throw DecodeFailure("no dictionary named") }
+                guard let dictionary = try dictionaries.dictionary(for: reference) else {
+                    throw DecodeFailure("dictionary \(reference.id) is missing")
+                }
+                // Compressed against other bytes, the body would decode to other messages.
+                guard dictionary.checksum == reference.checksum else {
+                    throw DecodeFailure("dictionary \(reference.id) is not the one the block was compressed with")
+                }
+                raw = try decompress(body, rawLength: header.rawLength, dictionary: dictionary.bytes)
             }
             return try decodeRaw(raw, header: header, conversation: conversation)
         } catch let failure as DecodeFailure {
@@ -94,19 +80,11 @@ enum BlockCodec {
         }
     }
 
-    private static func decompress(_ body: [UInt8], rawLength: Int) throws -> [UInt8] {
-        guard body.count < Int(Int32.max), rawLength < Int(Int32.max) else { throw DecodeFailure("block too large") }
-        var out = [UInt8](repeating: 0, count: rawLength)
-        let produced = body.withUnsafeBytes { source in
-            out.withUnsafeMutableBytes { destination in
-                LZ4_decompress_safe(
-                    source.baseAddress?.assumingMemoryBound(to: CChar.self),
-                    destination.baseAddress?.assumingMemoryBound(to: CChar.self),
-                    Int32(body.count), Int32(rawLength))
-            }
+    private static func decompress(_ body: [UInt8], rawLength: Int, dictionary: [UInt8]?) throws -> [UInt8] {
+        guard let raw = BlockCompressor.decompress(body, rawLength: rawLength, dictionary: dictionary) else {
+            throw DecodeFailure("LZ4 data does not decompress to \(rawLength) bytes")
         }
-        guard produced == Int32(rawLength) else { throw DecodeFailure("LZ4 data does not decompress to \(rawLength) bytes") }
-        return out
+        return raw
     }
 
     private static func decodeRaw(_ raw: [UInt8], header: BlockHeader, conversation: ConversationID) throws -> [Message] {

@@ -1,15 +1,28 @@
 // A message block's header, stored under `chat.blocks` beside its body under `chat.blockdata`, so
 // that counting and skipping blocks never reads a body.
 //
-//   version u8 (1) · codec u8 (0 raw, 1 LZ4) · flags u8 (bit 0: full, closed to appends)
+//   version u8 (1) · codec u8 (0 raw, 1 LZ4, 2 LZ4 with a shared dictionary)
+//   flags u8 (bit 0: full, closed to appends)
 //   count varint · first (created_at zigzag, id varint) · last (created_at zigzag, id varint)
 //   token sum varint · raw length varint · stored length varint
+//   codec 2 only: dictionary id varint · dictionary CRC-32C u32 LE
 //   body CRC-32C u32 LE · header CRC-32C u32 LE (over every byte before it)
+//
+// A block names its dictionary by id *and* checksum, so it decodes only with the very bytes it was
+// compressed with: a damaged or replaced dictionary is a corrupt block, never wrong messages.
 
 struct BlockHeader: Equatable {
     enum Codec: UInt8 {
         case raw = 0
         case lz4 = 1
+        /// LZ4 against a shared dictionary (`chat.dictionaries`), named by `dictionary`.
+        case lz4Dictionary = 2
+    }
+
+    /// The shared dictionary a `lz4Dictionary` block was compressed with.
+    struct DictionaryReference: Equatable {
+        var id: UInt32
+        var checksum: UInt32
     }
 
     var codec: Codec
@@ -22,6 +35,8 @@ struct BlockHeader: Equatable {
     var rawLength: Int
     var storedLength: Int
     var bodyChecksum: UInt32
+    /// Set exactly when `codec` is `lz4Dictionary`.
+    var dictionary: DictionaryReference?
 
     static let version: UInt8 = 1
 
@@ -38,6 +53,10 @@ struct BlockHeader: Equatable {
         writer.varint(UInt64(clamping: tokens))
         writer.varint(UInt64(rawLength))
         writer.varint(UInt64(storedLength))
+        if let dictionary {
+            writer.varint(UInt64(dictionary.id))
+            writer.littleEndian32(dictionary.checksum)
+        }
         writer.littleEndian32(bodyChecksum)
         writer.littleEndian32(CRC32C.checksum(writer.bytes))
         return writer.bytes
@@ -45,8 +64,9 @@ struct BlockHeader: Equatable {
 
     init(
         codec: Codec, full: Bool, count: Int, first: MessagePosition, last: MessagePosition, tokens: Int64,
-        rawLength: Int, storedLength: Int, bodyChecksum: UInt32
+        rawLength: Int, storedLength: Int, bodyChecksum: UInt32, dictionary: DictionaryReference? = nil
     ) {
+        precondition((codec == .lz4Dictionary) == (dictionary != nil), "a dictionary goes with its codec")
         self.codec = codec
         self.full = full
         self.count = count
@@ -56,6 +76,7 @@ struct BlockHeader: Equatable {
         self.rawLength = rawLength
         self.storedLength = storedLength
         self.bodyChecksum = bodyChecksum
+        self.dictionary = dictionary
     }
 
     /// Decodes and verifies a header read from `chat.blocks`.
@@ -85,6 +106,12 @@ struct BlockHeader: Equatable {
             self.tokens = Int64(tokens)
             rawLength = try reader.count(limit: Limits.maximumBlockBytes)
             storedLength = try reader.count(limit: Limits.maximumBlockBytes)
+            if codec == .lz4Dictionary {
+                let id = try reader.count(limit: Int(UInt32.max))
+                dictionary = DictionaryReference(id: UInt32(id), checksum: try reader.littleEndian32())
+            } else {
+                dictionary = nil
+            }
             bodyChecksum = try reader.littleEndian32()
             guard reader.isAtEnd else { throw DecodeFailure("trailing header bytes") }
         } catch let failure as DecodeFailure {

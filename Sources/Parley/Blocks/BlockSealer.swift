@@ -12,19 +12,32 @@
 //
 // Every pending message is sealed, the newest too: inboxes read a conversation's newest message
 // from the copy its record keeps, never from a block.
+//
+// Blocks are compressed against the store's newest dictionary. The first is built from the
+// pending texts of the first checkpoint that has enough of them; a new one from the pending texts
+// of a checkpoint once the store's messages have grown `dictionaryRebuildGrowth`-fold since the
+// newest was made, so their number grows with the logarithm of the store's size.
 
 extension ChatWriter {
     /// Seals every pending message; returns how many.
     @discardableResult
     func sealPending() throws -> Int {
         var sealed = 0
+        // Made when the first block is written, so a pass with nothing to seal reads nothing more.
+        var compressor: BlockCompressor?
+        func passCompressor() throws -> BlockCompressor {
+            if let compressor { return compressor }
+            let made = try dictionaryForSealing()
+            compressor = made
+            return made
+        }
         var from: [UInt8] = []
         while let next = try storage({ try view.entries(Tree.pending, from: from, to: nil, limit: 1) }).first {
             guard next.key.count >= 16, let id = ConversationID(bytes: Array(next.key[0..<16])) else {
                 throw ParleyError.corruptRecord(tree: Tree.pending, reason: "a key is shorter than 16 bytes")
             }
             do {
-                sealed += try seal(id)
+                sealed += try seal(id, compressor: passCompressor)
             } catch let error as ParleyError {
                 // A corrupt block or conversation record leaves that conversation's messages
                 // pending; the others go on.
@@ -40,7 +53,7 @@ extension ChatWriter {
     }
 
     /// Seals one conversation's pending messages.
-    func seal(_ id: ConversationID) throws -> Int {
+    func seal(_ id: ConversationID, compressor makeCompressor: () throws -> BlockCompressor) throws -> Int {
         var pendingEntries: [(key: [UInt8], value: [UInt8])] = []
         var pending: [Message] = []
         var pendingBytes: Int64 = 0
@@ -53,6 +66,7 @@ extension ChatWriter {
             pendingBytes += Int64(entry.value.count)
         }
         guard !pending.isEmpty else { return 0 }
+        let compressor = try makeCompressor()
         let blocks = try storage { try view.entries(Tree.blocks, prefix: id.bytes) }
         var headers: [(key: [UInt8], header: BlockHeader)] = []
         for (key, value) in blocks { headers.append((key, try BlockHeader(decoding: value, conversation: id))) }
@@ -87,7 +101,7 @@ extension ChatWriter {
                 guard let body = try storage({ try view.get(Tree.blockData, key) }) else {
                     throw ParleyError.corruptBlock(conversation: id, reason: "block body missing")
                 }
-                merged += try BlockCodec.decode(header: header, body: body, conversation: id)
+                merged += try BlockCodec.decode(header: header, body: body, conversation: id, dictionaries: dictionaries)
                 merged.sort { $0.position < $1.position }
                 isTail = index == headers.count - 1
                 counters.rawBytes -= Int64(header.rawLength)
@@ -95,7 +109,7 @@ extension ChatWriter {
                 try delete(Tree.blocks, key)
                 try delete(Tree.blockData, key)
             }
-            for block in chunk(merged, isTail: isTail) {
+            for block in chunk(merged, isTail: isTail, compressor: compressor) {
                 let key = Key.message(id, block.header.first)
                 try put(Tree.blocks, key, block.header.encoded())
                 try put(Tree.blockData, key, block.body)
@@ -111,7 +125,7 @@ extension ChatWriter {
     /// Cuts sorted messages into blocks of about the target size. Blocks of a conversation's
     /// tail are full once they reach the target, so the last one stays open for later appends;
     /// anything else is full (it is rewritten only by out-of-order messages).
-    func chunk(_ messages: [Message], isTail: Bool) -> [EncodedBlock] {
+    func chunk(_ messages: [Message], isTail: Bool, compressor: BlockCompressor) -> [EncodedBlock] {
         let target = store.blockTargetBytes
         var blocks: [EncodedBlock] = []
         var current: [Message] = []
@@ -119,7 +133,7 @@ extension ChatWriter {
         for message in messages {
             let cost = message.text.utf8.count + message.sender.utf8.count + 16
             if !current.isEmpty, size + cost > target {
-                blocks.append(BlockCodec.encode(current, full: true))
+                blocks.append(BlockCodec.encode(current, full: true, compressor: compressor))
                 current = []
                 size = 0
             }
@@ -127,8 +141,64 @@ extension ChatWriter {
             size += cost
         }
         if !current.isEmpty {
-            blocks.append(BlockCodec.encode(current, full: !isTail || size >= target))
+            blocks.append(BlockCodec.encode(current, full: !isTail || size >= target, compressor: compressor))
         }
         return blocks
+    }
+
+    /// A new dictionary is made once the store's messages grow this many times over.
+    static let dictionaryRebuildGrowth: Int64 = 16
+
+    /// A compressor with the store's newest dictionary (none when there is none or it is damaged).
+    func currentCompressor() throws -> BlockCompressor {
+        BlockCompressor(dictionary: try dictionaries.newest()?.dictionary)
+    }
+
+    /// The compressor for this sealing pass: with the newest dictionary, or with a new one built
+    /// from the pending texts when one is due (none yet, the newest damaged, or the store grown
+    /// `dictionaryRebuildGrowth`-fold since it was made) and they are enough to build it.
+    func dictionaryForSealing() throws -> BlockCompressor {
+        let newest: (id: UInt32, dictionary: BlockDictionary?)?
+        do {
+            newest = try dictionaries.newest()
+        } catch ParleyError.corruptRecord(let tree, _) where tree == Tree.dictionaries {
+            // A damaged key gives no next id: seal without a dictionary rather than not at all.
+            return BlockCompressor(dictionary: nil)
+        }
+        let rawBytes = try counters().rawBytes
+        // Never below the minimum sample, so a dictionary made from nearly nothing is not rebuilt
+        // at every pass.
+        let base = max(newest?.dictionary?.madeAtBytes ?? 0, Int64(clamping: store.dictionaryMinimumSample))
+        let due = base.multipliedReportingOverflow(by: Self.dictionaryRebuildGrowth)
+        if let current = newest?.dictionary, due.overflow || rawBytes < due.partialValue {
+            return BlockCompressor(dictionary: current)
+        }
+        let id = (newest?.id ?? 0).addingReportingOverflow(1)
+        guard !id.overflow, let bytes = BlockDictionaryBuilder.build(from: try pendingTextSample(), minimumSample: store.dictionaryMinimumSample) else {
+            return BlockCompressor(dictionary: newest?.dictionary)
+        }
+        let made = BlockDictionary(id: id.partialValue, bytes: bytes, madeAtBytes: rawBytes)
+        try put(Tree.dictionaries, Key.dictionary(made.id), made.encoded())
+        return BlockCompressor(dictionary: made)
+    }
+
+    /// The texts of pending messages, up to the builder's sample size. A pending message that
+    /// does not decode is left out (sealing reports it for its own conversation).
+    private func pendingTextSample() throws -> [[UInt8]] {
+        let cursor = try storage { try view.cursor(Tree.pending) }
+        var texts: [[UInt8]] = []
+        var sampled = 0
+        var entry = try storage { try cursor.first() }
+        while let (key, value) = entry, sampled < BlockDictionaryBuilder.maximumSampleBytes {
+            if key.count >= 16, let id = ConversationID(bytes: Array(key[0..<16])), let position = Key.position(inMessageKey: key),
+                let message = try? MessageCodec.decodePending(value, conversation: id, position: position)
+            {
+                let text = Array(message.text.utf8)
+                sampled += text.count
+                texts.append(text)
+            }
+            entry = try storage { try cursor.next() }
+        }
+        return texts
     }
 }

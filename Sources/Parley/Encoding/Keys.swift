@@ -18,6 +18,7 @@
 // | chat.system         | conversation, created_at, id                     | empty                       |
 // | chat.state          | kind, key                                        | expires_at, value           |
 // | chat.expiry         | expires_at, kind, key                            | empty                       |
+// | chat.dictionaries   | id (u32 big-endian)                              | `BlockDictionary`           |
 //
 // handle16 = 2-byte big-endian length, then the handle's UTF-8.
 
@@ -35,10 +36,11 @@ enum Tree {
     static let system = "chat.system"
     static let state = "chat.state"
     static let expiry = "chat.expiry"
+    static let dictionaries = "chat.dictionaries"
 
     static let all = [
         meta, users, conversations, external, status, inbox, pending, blocks, blockData,
-        locator, system, state, expiry,
+        locator, system, state, expiry, dictionaries,
     ]
 }
 
@@ -47,6 +49,15 @@ enum Key {
     static let counters: [UInt8] = Array("counters".utf8)
 
     static func handle(_ handle: String) -> [UInt8] { Array(handle.utf8) }
+
+    static func dictionary(_ id: UInt32) -> [UInt8] {
+        [UInt8(truncatingIfNeeded: id >> 24), UInt8(truncatingIfNeeded: id >> 16), UInt8(truncatingIfNeeded: id >> 8), UInt8(truncatingIfNeeded: id)]
+    }
+
+    static func dictionaryID(_ key: [UInt8]) -> UInt32? {
+        guard key.count == 4 else { return nil }
+        return key.reduce(0) { $0 << 8 | UInt32($1) }
+    }
 
     static func handle16(_ handle: String, into out: inout [UInt8]) {
         let utf8 = Array(handle.utf8)

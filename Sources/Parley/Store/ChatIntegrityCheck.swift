@@ -41,6 +41,8 @@ private struct ChatChecker {
     let progress: ((Int, Int) -> Void)?
 
     private var view: any KeyValueView { reader.view }
+    /// Read from the file for this check alone, not from the store's cache.
+    private var dictionaries: StoreBlockDictionaries { StoreBlockDictionaries(view: view, cache: BlockDictionaryCache()) }
 
     func run(into result: inout IntegrityResult) throws {
         var problems: [String] = []
@@ -60,6 +62,7 @@ private struct ChatChecker {
         var storedBytes: Int64 = 0
         var maxID: UInt64 = 0
 
+        let dictionaries = self.dictionaries
         let conversationEntries = try storage { try view.entries(Tree.conversations, from: [], to: nil) }
         for (index, entry) in conversationEntries.enumerated() {
             progress?(index, conversationEntries.count)
@@ -95,7 +98,7 @@ private struct ChatChecker {
                         note("conversation \(id): a block body is missing")
                         continue
                     }
-                    let messages = try BlockCodec.decode(header: header, body: body, conversation: id)
+                    let messages = try BlockCodec.decode(header: header, body: body, conversation: id, dictionaries: dictionaries)
                     result.blocks += 1
                     rawBytes += Int64(header.rawLength)
                     storedBytes += Int64(header.storedLength)
@@ -190,6 +193,16 @@ private struct ChatChecker {
         compareKeys(Tree.system, expectedSystem, "system message")
         compareMap(Tree.external, expectedExternal, "conversation")
         compareMap(Tree.locator, expectedLocators, "message")
+        // Every dictionary, used or not, decodes and matches its checksum.
+        attempt(Tree.dictionaries) {
+            for entry in try storage({ try view.entries(Tree.dictionaries, from: [], to: nil) }) {
+                guard let id = Key.dictionaryID(entry.key) else {
+                    note("\(Tree.dictionaries): a key is not 4 bytes")
+                    continue
+                }
+                do { _ = try BlockDictionary(decoding: entry.value, id: id) } catch { note("\(Tree.dictionaries): \(error)") }
+            }
+        }
 
         // State: every value has its expiry entry and the other way round.
         attempt(Tree.state) {

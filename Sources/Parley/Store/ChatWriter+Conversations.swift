@@ -117,7 +117,7 @@ extension ChatWriter {
             counters.rawBytes -= Int64(header.rawLength)
             counters.storedBytes -= Int64(header.storedLength)
             guard let body = try storage({ try view.get(Tree.blockData, key) }),
-                let messages = try? BlockCodec.decode(header: header, body: body, conversation: id)
+                let messages = try? BlockCodec.decode(header: header, body: body, conversation: id, dictionaries: dictionaries)
             else { continue }
             for message in messages { try delete(Tree.locator, Key.locator(message.id)) }
         }

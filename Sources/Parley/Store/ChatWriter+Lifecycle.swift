@@ -59,7 +59,7 @@ extension ChatWriter {
             guard let body = try storage({ try view.get(Tree.blockData, key) }) else {
                 throw ParleyError.corruptBlock(conversation: id, reason: "block body missing")
             }
-            let messages = try BlockCodec.decode(header: header, body: body, conversation: id)
+            let messages = try BlockCodec.decode(header: header, body: body, conversation: id, dictionaries: dictionaries)
             counters.rawBytes -= Int64(header.rawLength)
             counters.storedBytes -= Int64(header.storedLength)
             try delete(Tree.blocks, key)
@@ -68,7 +68,7 @@ extension ChatWriter {
             removed += messages.filter { $0.createdAt < cutoff }
             if !kept.isEmpty {
                 // The boundary block: what is left is written back under its new first key.
-                let block = BlockCodec.encode(kept, full: header.full)
+                let block = BlockCodec.encode(kept, full: header.full, compressor: try currentCompressor())
                 let newKey = Key.message(id, block.header.first)
                 try put(Tree.blocks, newKey, block.header.encoded())
                 try put(Tree.blockData, newKey, block.body)
@@ -86,7 +86,7 @@ extension ChatWriter {
             counters.tokens -= Int64(message.tokens)
         }
         // The newest message may have gone (when every one did); the high-water mark stays.
-        let newest = try storage { try MessageStream(view: view, conversation: id, forward: false, from: nil).next() }
+        let newest = try storage { try MessageStream(view: view, dictionaries: dictionaries, conversation: id, forward: false, from: nil).next() }
         record.lastPosition = newest?.position
         record.lastMessage = newest.map { MessageCodec.encodePending($0) }
         adjustMarkers(for: removed.map(\.position).sorted(), by: -1, in: &record)

@@ -8,6 +8,7 @@
 
 final class MessageStream {
     private let view: any KeyValueView
+    private let dictionaries: StoreBlockDictionaries
     let conversation: ConversationID
     let forward: Bool
     private let blockCursor: MergedCursor
@@ -27,7 +28,11 @@ final class MessageStream {
     private let start: MessagePosition?
 
     /// A stream strictly after `after` (forward) or strictly before `before` (backward).
-    init(view: any KeyValueView, conversation: ConversationID, forward: Bool, from start: MessagePosition?) throws {
+    init(
+        view: any KeyValueView, dictionaries: StoreBlockDictionaries, conversation: ConversationID, forward: Bool,
+        from start: MessagePosition?
+    ) throws {
+        self.dictionaries = dictionaries
         self.view = view
         self.conversation = conversation
         self.forward = forward
@@ -127,7 +132,7 @@ final class MessageStream {
         guard let body = try view.get(Tree.blockData, key) else {
             throw ParleyError.corruptBlock(conversation: conversation, reason: "block body missing")
         }
-        return try BlockCodec.decode(header: header, body: body, conversation: conversation)
+        return try BlockCodec.decode(header: header, body: body, conversation: conversation, dictionaries: dictionaries)
     }
 
     /// After the index moved off a decoded block, loads the next header.

@@ -4,12 +4,19 @@ final class StoreContext: Sendable {
     let path: String
     let clock: @Sendable () -> Timestamp
     let blockTargetBytes: Int
+    let dictionaryMinimumSample: Int
     let engine: Engine
+    /// Block dictionaries already read (they never change once written).
+    let dictionaries = BlockDictionaryCache()
 
-    init(path: String, clock: @escaping @Sendable () -> Timestamp, blockTargetBytes: Int, engine: Engine) {
+    init(
+        path: String, clock: @escaping @Sendable () -> Timestamp, blockTargetBytes: Int, dictionaryMinimumSample: Int,
+        engine: Engine
+    ) {
         self.path = path
         self.clock = clock
         self.blockTargetBytes = blockTargetBytes
+        self.dictionaryMinimumSample = dictionaryMinimumSample
         self.engine = engine
     }
 

@@ -256,7 +256,20 @@ public final class StorageEngine: @unchecked Sendable {
             defer { state.closed = true }
             return !state.closed && !state.writerActive
         }
-        if closeNow { file.close() }
+        if closeNow { closeFile() }
+    }
+
+    /// Cuts the growth allowance past the last page (up to an eighth of the file, 64 MiB), then
+    /// closes the file. No meta page counts a page past the newest one's `pageCount` (it only
+    /// grows, and that meta is durable), so the bytes cut were never part of any state open can
+    /// pick. Best effort: a file left longer is still correct.
+    private func closeFile() {
+        let pageCount = state.withLock { $0.latched == nil ? $0.committed.meta.pageCount : nil }
+        if let pageCount {
+            let (end, overflow) = pageCount.multipliedReportingOverflow(by: UInt64(pageSize))
+            if !overflow, let size = try? file.size(), size > end { try? file.truncate(to: end) }
+        }
+        file.close()
     }
 
     /// True once `close()` was called.
@@ -284,7 +297,7 @@ public final class StorageEngine: @unchecked Sendable {
             return state.closed
         }
         // A close() that came while this transaction was open left the file to us.
-        if closeNow { file.close() }
+        if closeNow { closeFile() }
         writerGate.release()
     }
 
