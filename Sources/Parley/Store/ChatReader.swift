@@ -51,6 +51,12 @@ public class ChatReader {
         return try ConversationRecord(decoding: bytes, id: id)
     }
 
+    /// Throws `unknownConversation` unless the conversation exists; for reads that need only
+    /// that, it spares decoding the record (participants, the newest message's copy).
+    func requireConversation(_ id: ConversationID) throws {
+        guard try storage({ try view.get(Tree.conversations, id.bytes) }) != nil else { throw ParleyError.unknownConversation(id) }
+    }
+
     func requireRecord(_ id: ConversationID) throws -> ConversationRecord {
         guard let record = try record(id) else { throw ParleyError.unknownConversation(id) }
         return record
@@ -150,7 +156,7 @@ public class ChatReader {
 
     /// A page of a conversation's messages: see ``MessageQuery``.
     public func messages(in conversation: ConversationID, _ query: MessageQuery = MessageQuery()) throws -> [Message] {
-        _ = try requireRecord(conversation)
+        try requireConversation(conversation)
         if let limit = query.limit { try checkLimit(limit) }
         // Both bounds exclusive. Ids start at 1, so (t, 0) sorts before every message at time t.
         var lower = query.after
@@ -181,7 +187,7 @@ public class ChatReader {
     /// Messages by index, as a messenger pages: index 0 is the oldest message with `.oldestFirst`,
     /// the newest with `.newestFirst`; returns those at `indices` that exist, in that order.
     public func messages(in conversation: ConversationID, indices: Range<Int>, order: MessageOrder = .oldestFirst) throws -> [Message] {
-        _ = try requireRecord(conversation)
+        try requireConversation(conversation)
         guard indices.lowerBound >= 0 else { throw ParleyError.invalidArgument("indices must not be negative") }
         let stream = try storage {
             try MessageStream(view: view, dictionaries: dictionaries, conversation: conversation, forward: order == .oldestFirst, from: nil)
@@ -201,7 +207,7 @@ public class ChatReader {
     /// conversation's system messages plus the longest run of newest other messages that fits,
     /// oldest first.
     public func contextWindow(in conversation: ConversationID, tokenBudget: Int) throws -> ContextWindow {
-        _ = try requireRecord(conversation)
+        try requireConversation(conversation)
         guard tokenBudget >= 0 else { throw ParleyError.invalidArgument("a token budget must not be negative") }
         var system: [Message] = []
         for entry in try storage({ try view.entries(Tree.system, prefix: conversation.bytes) }) {

@@ -7,7 +7,7 @@ extension ChatWriter {
 
     private func validateStateKey(_ key: StateKey) throws {
         switch key {
-        case .conversation(let id): _ = try requireRecord(id)
+        case .conversation(let id): try requireConversation(id)
         case .custom(let name):
             let length = name.utf8.count
             guard length > 0, length <= Limits.maximumStateKeyBytes else {
