@@ -32,6 +32,10 @@ public final class Database: Sendable {
         public var engine = DatabaseOptions()
         /// Raw bytes a message block grows to before it is closed to appends.
         public var blockTargetBytes = 32 << 10
+        /// Memory for decoded message blocks kept for readers that come back to them (estimated
+        /// bytes of decoded messages; 0 turns the cache off). Reads of a busy conversation's newest
+        /// messages then skip decompressing and decoding its blocks.
+        public var decodedBlockCacheBytes = 32 << 20
         /// The wall clock the store reads for default timestamps, TTLs and lifecycle cutoffs.
         public var clock: @Sendable () -> Timestamp = { Timestamp.now() }
         /// The file system (tests pass a fault-injecting one).
@@ -66,6 +70,9 @@ public final class Database: Sendable {
         guard options.blockTargetBytes >= 1024, options.blockTargetBytes <= 16 << 20 else {
             throw ParleyError.invalidArgument("blockTargetBytes must be 1 KiB to 16 MiB")
         }
+        guard options.decodedBlockCacheBytes >= 0 else {
+            throw ParleyError.invalidArgument("decodedBlockCacheBytes must not be negative")
+        }
         guard options.engine.storage.pageSize >= 4096 else {
             throw ParleyError.invalidArgument("the chat store needs pages of at least 4 KiB")
         }
@@ -88,7 +95,8 @@ public final class Database: Sendable {
         self.fileSystem = options.fileSystem
         self.store = StoreContext(
             path: path, clock: options.clock, blockTargetBytes: options.blockTargetBytes,
-            dictionaryMinimumSample: options.dictionaryMinimumSample, engine: engine)
+            dictionaryMinimumSample: options.dictionaryMinimumSample, decodedBlockCacheBytes: options.decodedBlockCacheBytes,
+            engine: engine)
     }
 
     /// Creates the trees on first open and checks the layout version.

@@ -9,6 +9,8 @@
 final class MessageStream {
     private let view: any KeyValueView
     private let dictionaries: StoreBlockDictionaries
+    /// Decoded blocks shared by the store's readers; nil decodes every block it enters.
+    private let decoded: DecodedBlockCache?
     let conversation: ConversationID
     let forward: Bool
     private let blockCursor: MergedCursor
@@ -20,7 +22,7 @@ final class MessageStream {
     /// The block side: a header not yet decoded, or decoded messages and an index.
     private enum BlockSide {
         case none
-        case header(key: [UInt8], header: BlockHeader)
+        case header(key: [UInt8], header: BlockHeader, raw: [UInt8])
         case messages([Message], index: Int)
     }
     private var blockSide = BlockSide.none
@@ -29,10 +31,11 @@ final class MessageStream {
 
     /// A stream strictly after `after` (forward) or strictly before `before` (backward).
     init(
-        view: any KeyValueView, dictionaries: StoreBlockDictionaries, conversation: ConversationID, forward: Bool,
-        from start: MessagePosition?
+        view: any KeyValueView, dictionaries: StoreBlockDictionaries, decoded: DecodedBlockCache? = nil,
+        conversation: ConversationID, forward: Bool, from start: MessagePosition?
     ) throws {
         self.dictionaries = dictionaries
+        self.decoded = decoded
         self.view = view
         self.conversation = conversation
         self.forward = forward
@@ -100,7 +103,7 @@ final class MessageStream {
         }
         try loadHeader(entry)
         // Decode the first block now and drop what is on the wrong side of `start`.
-        guard let start, case .header(let key, let header) = blockSide else { return }
+        guard let start, case .header(let key, let header, let raw) = blockSide else { return }
         if forward, header.last <= start {
             try loadHeader(try blockCursor.next())
             return
@@ -109,7 +112,7 @@ final class MessageStream {
             try loadHeader(try blockCursor.previous())
             return
         }
-        let messages = try decodeBlock(key: key, header: header)
+        let messages = try decodeBlock(key: key, header: header, raw: raw)
         if forward {
             let index = messages.firstIndex { $0.position > start } ?? messages.count
             blockSide = .messages(messages, index: index)
@@ -125,14 +128,20 @@ final class MessageStream {
             blockSide = .none
             return
         }
-        blockSide = .header(key: key, header: try BlockHeader(decoding: value, conversation: conversation))
+        blockSide = .header(key: key, header: try BlockHeader(decoding: value, conversation: conversation), raw: value)
     }
 
-    private func decodeBlock(key: [UInt8], header: BlockHeader) throws -> [Message] {
+    private func decodeBlock(key: [UInt8], header: BlockHeader, raw: [UInt8]) throws -> [Message] {
+        let cacheKey = decoded.map { _ in DecodedBlockCache.key(conversation: conversation, header: raw) }
+        if let decoded, let cacheKey, let messages = decoded.messages(cacheKey) { return messages }
         guard let body = try view.get(Tree.blockData, key) else {
             throw ParleyError.corruptBlock(conversation: conversation, reason: "block body missing")
         }
-        return try BlockCodec.decode(header: header, body: body, conversation: conversation, dictionaries: dictionaries)
+        let messages = try BlockCodec.decode(header: header, body: body, conversation: conversation, dictionaries: dictionaries)
+        if let decoded, let cacheKey {
+            decoded.remember(cacheKey, messages, cost: DecodedBlockCache.cost(rawLength: header.rawLength, count: header.count))
+        }
+        return messages
     }
 
     /// After the index moved off a decoded block, loads the next header.
@@ -145,8 +154,8 @@ final class MessageStream {
     private func blockHead() throws -> Message? {
         switch blockSide {
         case .none: return nil
-        case .header(let key, let header):
-            let messages = try decodeBlock(key: key, header: header)
+        case .header(let key, let header, let raw):
+            let messages = try decodeBlock(key: key, header: header, raw: raw)
             blockSide = .messages(messages, index: forward ? 0 : messages.count - 1)
             return try blockHead()
         case .messages(let messages, let index): return messages[index]
@@ -185,7 +194,7 @@ final class MessageStream {
     func skip(_ count: Int) throws -> Int {
         var skipped = 0
         while skipped < count {
-            if case .header(_, let header) = blockSide, header.count <= count - skipped {
+            if case .header(_, let header, _) = blockSide, header.count <= count - skipped {
                 let clear: Bool
                 if let pending = pendingHead {
                     clear = forward ? pending.position > header.last : pending.position < header.first

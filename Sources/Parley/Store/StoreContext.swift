@@ -8,11 +8,14 @@ final class StoreContext: Sendable {
     let engine: Engine
     /// Block dictionaries already read (they never change once written).
     let dictionaries = BlockDictionaryCache()
+    /// Blocks already decoded, for readers that come back to them.
+    let decodedBlocks: DecodedBlockCache
 
     init(
         path: String, clock: @escaping @Sendable () -> Timestamp, blockTargetBytes: Int, dictionaryMinimumSample: Int,
-        engine: Engine
+        decodedBlockCacheBytes: Int, engine: Engine
     ) {
+        self.decodedBlocks = DecodedBlockCache(capacity: decodedBlockCacheBytes)
         self.path = path
         self.clock = clock
         self.blockTargetBytes = blockTargetBytes
