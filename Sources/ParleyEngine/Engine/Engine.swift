@@ -228,6 +228,10 @@ public final class Engine: @unchecked Sendable {
             if freezeActive() { try writeOldestFrozen() }
             try log.reset(base: storage.logSequence)
         }
+        // The trees' pages this checkpoint read through the map, and the heap it freed on two
+        // threads, stay resident unless given back.
+        storage.file.releaseResidentPages()
+        Heap.trim()
     }
 
     /// Moves `active` to the front of `frozen`; false when it was empty. Call with the gate held.

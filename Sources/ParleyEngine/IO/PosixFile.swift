@@ -205,6 +205,21 @@ public final class PosixFile: StorageFile, @unchecked Sendable {
         remapIfNeeded(size: size)
     }
 
+    public func releaseResidentPages() {
+        let (mappings, size) = state.withLock { state -> ([FileMapping], UInt64) in
+            guard !state.closed else { return ([], 0) }
+            return ((state.mapping.map { [$0] } ?? []) + state.retired, state.knownSize)
+        }
+        for mapping in mappings {
+            // MADV_DONTNEED on a shared file mapping only unmaps this process's pages: the next
+            // touch maps the page cache's copy again, the file's current bytes, so a reader inside
+            // `withBytes` meanwhile reads exactly what it would have.
+            let length = Int(clamping: min(UInt64(mapping.length), size))
+            guard length > 0 else { continue }
+            _ = madvise(UnsafeMutableRawPointer(mutating: mapping.base), length, MADV_DONTNEED)
+        }
+    }
+
     public func lockExclusive() throws {
         try checkOpen()
         while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
