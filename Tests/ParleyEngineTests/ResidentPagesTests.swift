@@ -79,4 +79,38 @@ final class ResidentPagesTests: XCTestCase {
         let after = try XCTUnwrap(try residentKilobytes(ofMappingAt: base))
         XCTAssertLessThan(after, before / 4, "after the checkpoint (\(before) KiB → \(after) KiB)")
     }
+
+    /// Reads through the map alone keep no more of the file resident than the file system's limit,
+    /// however much of the file they touch (a checkpoint's descent into every leaf, a scan).
+    func testMappedReadsStayWithinTheResidentLimit() throws {
+        let directory = try temporaryDirectory(self)
+        // Two windows: a page fault may map up to 2 MiB (a large folio).
+        let limit = 4 << 20
+        let file = try PosixFileSystem(residentLimit: limit).openFile(at: directory + "/l", .createIfMissing)
+        defer { file.close() }
+        let size = 32 << 20
+        var random = SeededRandom(seed: 9)
+        let content = random.bytes(size)
+        try content.withUnsafeBytes { try file.write($0, at: 0) }
+        try file.sync()
+        let base = try file.withBytes(at: 0, count: 1) { UInt(bitPattern: $0.baseAddress) }
+        var largest = 0
+        var order = Array(0..<(size / 4096))
+        order.shuffle(using: &random)
+        for page in order {
+            let offset = page * 4096
+            let bytes = try file.withBytes(at: UInt64(offset), count: 4096) { Bytes($0) }
+            XCTAssertEqual(bytes, Bytes(content[offset..<(offset + 4096)]))
+            if page % 256 == 0 { largest = max(largest, try XCTUnwrap(try residentKilobytes(ofMappingAt: base))) }
+        }
+        largest = max(largest, try XCTUnwrap(try residentKilobytes(ofMappingAt: base)))
+        XCTAssertGreaterThan(largest, 0)
+        XCTAssertLessThanOrEqual(largest, (limit + (2 << 20)) >> 10, "resident KiB of the mapping at most")
+        // Without a limit the same reads leave the whole file resident.
+        let unlimited = try PosixFileSystem(residentLimit: 0).openFile(at: directory + "/l", .existing)
+        defer { unlimited.close() }
+        let unlimitedBase = try unlimited.withBytes(at: 0, count: 1) { UInt(bitPattern: $0.baseAddress) }
+        for page in order { _ = try unlimited.withBytes(at: UInt64(page * 4096), count: 1) { $0[0] } }
+        XCTAssertGreaterThan(try XCTUnwrap(try residentKilobytes(ofMappingAt: unlimitedBase)), (size >> 10) / 2)
+    }
 }
