@@ -22,7 +22,7 @@ final class MemtableBackpressureTests: XCTestCase {
     func testAWriterOverBudgetCheckpointsBeforeItContinues() throws {
         let directory = try temporaryDirectory(self)
         let engine = try Engine.open(path: directory + "/b.parley", options: options(background: false))
-        try engine.write { try $0.createTree("t") }
+        try engine.write { _ = try $0.createTree("t") }
         var checkpointed = false
         for i in 0..<5_000 {
             try engine.write { try $0.put("t", Array("key \(i)".utf8), value(i)) }
@@ -42,7 +42,7 @@ final class MemtableBackpressureTests: XCTestCase {
         let directory = try temporaryDirectory(self)
         let path = directory + "/b.parley"
         var engine = try Engine.open(path: path, options: options(background: true))
-        try engine.write { try $0.createTree("t") }
+        try engine.write { _ = try $0.createTree("t") }
         for i in 0..<5_000 {
             try engine.write { try $0.put("t", Array("key \(i)".utf8), value(i)) }
             XCTAssertLessThanOrEqual(engine.memtableBytes, budget, "after commit \(i)")
@@ -58,7 +58,7 @@ final class MemtableBackpressureTests: XCTestCase {
     func testAPreparationOverBudgetDoesNotWaitForItself() throws {
         let directory = try temporaryDirectory(self)
         let engine = try Engine.open(path: directory + "/b.parley", options: options(background: false))
-        try engine.write { try $0.createTree("t") }
+        try engine.write { _ = try $0.createTree("t") }
         let round = Locked(0)
         engine.setCheckpointPreparation { [unowned engine] in
             let r = round.withLock { value -> Int in

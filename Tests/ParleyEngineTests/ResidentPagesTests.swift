@@ -61,7 +61,7 @@ final class ResidentPagesTests: XCTestCase {
         let engine = try Engine.open(path: directory + "/c.parley", options: options)
         defer { try? engine.close() }
         var random = SeededRandom(seed: 5)
-        try engine.write { try $0.createTree("t") }
+        try engine.write { _ = try $0.createTree("t") }
         for round in 0..<4 {
             try engine.write { txn in
                 for i in 0..<2_000 { try txn.put("t", Array("key \(round) \(i)".utf8), random.bytes(1_000)) }
