@@ -54,4 +54,5 @@ final class SyncCountingFile: StorageFile {
     func truncate(to size: UInt64) throws { try base.truncate(to: size) }
     func lockExclusive() throws { try base.lockExclusive() }
     func close() { base.close() }
+    func releaseResidentPages() { base.releaseResidentPages() }
 }

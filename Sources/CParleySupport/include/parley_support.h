@@ -22,4 +22,11 @@ int parley_page_bits_test(parley_page_bits *bits, uint64_t page);
 void parley_page_bits_set(parley_page_bits *bits, uint64_t page);
 void parley_page_bits_clear(parley_page_bits *bits, uint64_t page);
 
+/// Bytes the C library's allocator has handed out and not taken back (all arenas, and blocks it
+/// mapped on their own), chunk overheads included; -1 where the C library cannot tell.
+int64_t parley_heap_in_use(void);
+
+/// Returns the allocator's free memory to the kernel where the C library can (malloc_trim).
+void parley_heap_trim(void);
+
 #endif

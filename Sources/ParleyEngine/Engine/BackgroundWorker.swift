@@ -15,7 +15,7 @@ final class BackgroundWorker: @unchecked Sendable {
     init(engine: Engine) {
         self.engine = engine
         self.interval = max(0.001, engine.options.syncInterval)
-        self.budget = engine.options.memtableBudget
+        self.budget = engine.options.checkpointTrigger
         let thread = Thread { [self] in run() }
         thread.name = "parley-background"
         thread.start()
@@ -38,7 +38,7 @@ final class BackgroundWorker: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Wakes the thread early when the memtable is over its budget.
+    /// Wakes the thread early when the memtable is past the checkpoint trigger.
     func nudgeIfNeeded(memtableBytes: Int) {
         guard memtableBytes >= budget else { return }
         condition.lock()

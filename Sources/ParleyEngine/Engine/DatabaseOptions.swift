@@ -20,7 +20,9 @@ public struct DatabaseOptions: Sendable {
     public var durability: Durability = .full
     /// How often `normal` and `async` commits are written and fsynced, in seconds.
     public var syncInterval: Double = 0.1
-    /// A checkpoint starts when the memtable holds this many bytes.
+    /// Heap bytes the memtable may hold, its active layer and the layers a checkpoint is writing
+    /// together. A checkpoint starts when the active layer reaches half of it; a commit that finds
+    /// the memtable over it waits for that checkpoint (or runs one) before it returns.
     public var memtableBudget: Int = 64 << 20
     /// A checkpoint starts when the oldest unwritten commit is this old, in seconds.
     public var checkpointAge: Double = 30
@@ -33,4 +35,10 @@ public struct DatabaseOptions: Sendable {
     public var backgroundWork = true
 
     public init() {}
+}
+
+extension DatabaseOptions {
+    /// The active layer's size at which a checkpoint starts: half the budget, so the layer being
+    /// written and the one filling meanwhile fit in it together.
+    var checkpointTrigger: Int { max(1, memtableBudget / 2) }
 }

@@ -39,6 +39,11 @@ public final class Engine: @unchecked Sendable {
         var activeSince: Double?
         var closed = false
         var failure: EngineError?
+        /// The thread running a checkpoint, whose own commits (the checkpoint preparation's) must
+        /// not wait for it.
+        var checkpointThread: pthread_t?
+        /// Heap bytes of every memtable layer, active and frozen (see `memtableBudget`).
+        var memtableBytes: Int { frozen.reduce(active.bytes) { $0 + $1.bytes } }
     }
 
     /// The log file's path for a database at `path`.
@@ -166,13 +171,27 @@ public final class Engine: @unchecked Sendable {
         let memtableBytes = state.withLock { state -> Int in
             state.active.absorb(layer)
             if state.activeSince == nil { state.activeSince = now }
-            return state.active.bytes
+            return state.memtableBytes
         }
         gate.release()
         if transaction.durability == .full {
             try log.makeDurable(through: sequence)
         }
         background.withLock { $0 }?.nudgeIfNeeded(memtableBytes: memtableBytes)
+        if memtableBytes > options.memtableBudget { relieveMemtable() }
+    }
+
+    /// Backpressure: a commit that leaves the memtable over its budget waits for the checkpoint
+    /// under way, or runs one itself, so writers can never outrun the checkpointer and memory stays
+    /// bounded. The commit has succeeded already: a failing checkpoint latches the engine, and
+    /// the next commit reports it.
+    private func relieveMemtable() {
+        let me = pthread_self()
+        let ownCheckpoint = state.withLock { state in state.checkpointThread.map { pthread_equal($0, me) != 0 } ?? false }
+        guard !ownCheckpoint else { return }
+        checkpointMutex.withLock {}
+        guard state.withLock({ $0.memtableBytes }) > options.memtableBudget else { return }
+        try? checkpoint()
     }
 
     /// Makes every commit so far durable, whatever its mode.
@@ -195,6 +214,8 @@ public final class Engine: @unchecked Sendable {
     /// step, which moves what was committed while the rest was being written.
     public func checkpoint() throws {
         try checkpointMutex.withLock {
+            state.withLock { $0.checkpointThread = pthread_self() }
+            defer { state.withLock { $0.checkpointThread = nil } }
             if let preparation = checkpointPreparation.withLock({ $0 }) { try preparation() }
             // Phase 1: freeze the active layer and write it while commits go on.
             try gate.acquire()
@@ -207,6 +228,10 @@ public final class Engine: @unchecked Sendable {
             if freezeActive() { try writeOldestFrozen() }
             try log.reset(base: storage.logSequence)
         }
+        // The trees' pages this checkpoint read through the map, and the heap it freed on two
+        // threads, stay resident unless given back.
+        storage.file.releaseResidentPages()
+        Heap.trim()
     }
 
     /// Moves `active` to the front of `frozen`; false when it was empty. Call with the gate held.
@@ -264,7 +289,7 @@ public final class Engine: @unchecked Sendable {
             let (appended, durable) = log.sequences
             if appended > durable { try flush() }
             let (bytes, since) = state.withLock { ($0.active.bytes, $0.activeSince) }
-            if bytes >= options.memtableBudget || (since.map { monotonicSeconds() - $0 >= options.checkpointAge } ?? false) {
+            if bytes >= options.checkpointTrigger || (since.map { monotonicSeconds() - $0 >= options.checkpointAge } ?? false) {
                 try checkpoint()
             }
         } catch {
@@ -303,6 +328,9 @@ public final class Engine: @unchecked Sendable {
 
     /// Bytes of log records since the last checkpoint.
     public var logBytes: UInt64 { log.usedBytes }
+
+    /// Heap bytes the memtable holds, active and frozen layers together.
+    var memtableBytes: Int { state.withLock { $0.memtableBytes } }
 
     /// Log records appended since open, and the fdatasyncs that made them durable.
     public var logStatistics: (sequence: UInt64, syncs: UInt64) {

@@ -7,6 +7,8 @@
 // - A mapping is reserved larger than the file and followed as the file grows; when the file
 //   outgrows it a larger one replaces it, and the old one stays mapped until the file object dies,
 //   because a reader may still be inside `withBytes` on it.
+// - The mapping's resident pages stay near `residentLimit`: past it, `withBytes` drops them
+//   (MADV_DONTNEED; a shared file mapping then re-reads the page cache, so no reader sees a change).
 // - An exclusive flock marks the database as in use for the life of the open file.
 
 import Glibc
@@ -41,14 +43,20 @@ public final class PosixFile: StorageFile, @unchecked Sendable {
         var mapping: FileMapping?
         /// Earlier mappings, kept alive because a reader may still be using them.
         var retired: [FileMapping] = []
+        /// What mapped reads have touched since the resident pages were last dropped.
+        var touched = ResidentWindows()
     }
+
+    /// Bytes of the file that mapped reads may hold resident before they are dropped (0: no limit).
+    let residentLimit: Int
 
     /// Smallest reservation of address space for the mapping (the file need not be this large).
     static let minimumMappingReservation = 1 << 30
 
-    init(path: String, descriptor: Int32) throws {
+    init(path: String, descriptor: Int32, residentLimit: Int = PosixFileSystem.defaultResidentLimit) throws {
         self.path = path
         self.descriptor = descriptor
+        self.residentLimit = residentLimit
         var info = stat()
         guard fstat(descriptor, &info) == 0 else {
             let code = errno
@@ -127,10 +135,16 @@ public final class PosixFile: StorageFile, @unchecked Sendable {
             throw EngineError.invalidArgument("read range past the largest file offset")
         }
         let end = offset + UInt64(count)
-        let mapping: FileMapping? = state.withLock { state in
-            guard !state.closed, end <= state.knownSize, let m = state.mapping, end <= UInt64(m.length) else { return nil }
-            return m
+        let (mapping, overLimit): (FileMapping?, Bool) = state.withLock { state in
+            guard !state.closed, end <= state.knownSize, let m = state.mapping, end <= UInt64(m.length) else { return (nil, false) }
+            guard residentLimit > 0 else { return (m, false) }
+            // Shifted by the mapping's misalignment: the kernel's fault-around windows are aligned
+            // in memory, not in the file.
+            let skew = UInt64(UInt(bitPattern: m.base) & UInt((1 << ResidentWindows.shift) - 1))
+            state.touched.touch(offset: skew + offset, length: count)
+            return (m, state.touched.bytes > residentLimit)
         }
+        if overLimit { releaseResidentPages() }
         if let mapping {
             // Keeps the mapping alive for the duration of `body`.
             return try withExtendedLifetime(mapping) {
@@ -214,6 +228,22 @@ public final class PosixFile: StorageFile, @unchecked Sendable {
         remapIfNeeded(size: size)
     }
 
+    public func releaseResidentPages() {
+        let (mappings, size) = state.withLock { state -> ([FileMapping], UInt64) in
+            guard !state.closed else { return ([], 0) }
+            state.touched.reset()
+            return ((state.mapping.map { [$0] } ?? []) + state.retired, state.knownSize)
+        }
+        for mapping in mappings {
+            // MADV_DONTNEED on a shared file mapping only unmaps this process's pages: the next
+            // touch maps the page cache's copy again, the file's current bytes, so a reader inside
+            // `withBytes` meanwhile reads exactly what it would have.
+            let length = Int(clamping: min(UInt64(mapping.length), size))
+            guard length > 0 else { continue }
+            _ = madvise(UnsafeMutableRawPointer(mutating: mapping.base), length, MADV_DONTNEED)
+        }
+    }
+
     public func lockExclusive() throws {
         try checkOpen()
         while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
@@ -248,7 +278,13 @@ public final class PosixFile: StorageFile, @unchecked Sendable {
 
 /// The real file system.
 public struct PosixFileSystem: FileSystem {
-    public init() {}
+    /// Bytes of a database file that reads through its memory map may keep resident in this
+    /// process (see `StorageFile.releaseResidentPages`); the kernel's page cache is not counted.
+    public static let defaultResidentLimit = 32 << 20
+    /// The limit given to every file this opens; 0 for none.
+    public let residentLimit: Int
+
+    public init(residentLimit: Int = PosixFileSystem.defaultResidentLimit) { self.residentLimit = residentLimit }
 
     public func openFile(at path: String, _ disposition: OpenDisposition) throws -> any StorageFile {
         var flags = O_RDWR | O_CLOEXEC
@@ -258,7 +294,7 @@ public struct PosixFileSystem: FileSystem {
             descriptor = Glibc.open(path, flags, 0o644)
         } while descriptor < 0 && errno == EINTR
         guard descriptor >= 0 else { throw EngineError.io(operation: "open", path: path, errno: errno) }
-        return try PosixFile(path: path, descriptor: descriptor)
+        return try PosixFile(path: path, descriptor: descriptor, residentLimit: residentLimit)
     }
 
     public func fileExists(at path: String) -> Bool {

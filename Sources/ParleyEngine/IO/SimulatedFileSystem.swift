@@ -596,4 +596,7 @@ public final class SimulatedFile: StorageFile {
     public func close() {
         disk.close(handle: handle)
     }
+
+    /// Nothing is mapped: reads copy from the live image.
+    public func releaseResidentPages() {}
 }

@@ -47,6 +47,11 @@ public protocol StorageFile: AnyObject, Sendable {
 
     /// Releases the lock and the descriptor. Reads after close fail with an error, never a trap.
     func close()
+
+    /// Lets go of the file's pages this process holds resident through its memory map (the
+    /// kernel's page cache keeps them); bytes lent by `withBytes`, now or later, read the same.
+    /// A wrapper forwards it; a file read without a memory map has nothing to do.
+    func releaseResidentPages()
 }
 
 /// The file's first `length` bytes, mapped read-only; valid for as long as the value lives (it

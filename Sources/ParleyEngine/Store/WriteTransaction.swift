@@ -212,8 +212,8 @@ public final class WriteTransaction {
         do {
             try engine.checkWritable()
             try writeBackCatalog()
-            let (pages, newFreelist) = try finishFreelist()
-            try writePages(pages)
+            let (chunks, newFreelist) = try finishFreelist()
+            try writePages(chunks: chunks)
             try engine.file.sync()
             let meta = MetaPage(
                 generation: generation, pageCount: pageCount, catalog: catalog,
@@ -263,8 +263,8 @@ public final class WriteTransaction {
         }
     }
 
-    /// Writes this commit's freed pages into new freelist chunks. Returns every page image to write.
-    private func finishFreelist() throws -> ([(PageID, Bytes)], Freelist) {
+    /// Writes this commit's freed pages into new freelist chunks. Returns the chunks' page images.
+    private func finishFreelist() throws -> ([PageID: Bytes], Freelist) {
         let capacity = Freelist.capacity(pageSize: pageSize)
         var chunkPages: [PageID] = []
         // Allocating a chunk page can change what there is to record (it may take a pooled page,
@@ -279,43 +279,49 @@ public final class WriteTransaction {
         toRecord.sort()
         var list = freelist
         var previous = list.head
-        var images: [(PageID, Bytes)] = []
+        var images: [PageID: Bytes] = [:]
         for (i, page) in chunkPages.enumerated() {
             let start = toRecord.count * i / chunkPages.count
             let end = toRecord.count * (i + 1) / chunkPages.count
             let chunk = FreelistChunk(page: page, generation: generation, ids: Array(toRecord[start..<end]))
-            images.append((page, Freelist.encode(chunk, next: previous, pageSize: pageSize)))
+            images[page] = Freelist.encode(chunk, next: previous, pageSize: pageSize)
             if list.chunks.isEmpty { list.tailConsumed = 0 }
             list.chunks.append(chunk)
             previous = page
         }
-        for (id, node) in changedNodes { images.append((id, node.encode(pageSize: pageSize, number: id))) }
-        for (id, bytes) in changedRaw { images.append((id, bytes)) }
-        images.sort { $0.0 < $1.0 }
         return (images, list)
     }
 
-    /// Grows the file if needed, then writes the pages, coalescing runs of adjacent pages.
-    private func writePages(_ pages: [(PageID, Bytes)]) throws {
+    /// Grows the file if needed, then writes the freelist chunks and every changed page, coalescing
+    /// runs of adjacent pages. Each node is encoded only when its run is written and dropped then:
+    /// a checkpoint changes thousands of pages, and holding every image beside every decoded node
+    /// doubled its memory. (A commit that fails after this aborts, so nothing needs them again.)
+    private func writePages(chunks: [PageID: Bytes]) throws {
         let size = try engine.file.size()
         let target = engine.growthTarget(forPages: pageCount, currentSize: size)
         if target > size { try engine.file.grow(to: target) }
+        var ids = Array(chunks.keys) + Array(changedNodes.keys) + Array(changedRaw.keys)
+        ids.sort()
         // Forget the old bytes' check before they change (see VerifiedPages).
-        for (id, _) in pages {
+        for id in ids {
             engine.verifiedPages.remove(id)
             engine.shapedPages.remove(id)
         }
+        func image(_ id: PageID) -> Bytes {
+            if let node = changedNodes.removeValue(forKey: id) { return node.encode(pageSize: pageSize, number: id) }
+            return changedRaw.removeValue(forKey: id) ?? chunks[id] ?? []
+        }
         var index = 0
         var buffer = Bytes()
-        while index < pages.count {
-            let first = pages[index].0
+        while index < ids.count {
+            let first = ids[index]
             var end = index + 1
-            while end < pages.count, pages[end].0 == pages[end - 1].0 + 1, end - index < 256 { end += 1 }
+            while end < ids.count, ids[end] == ids[end - 1] + 1, end - index < 256 { end += 1 }
             if end - index == 1 {
-                try pages[index].1.withUnsafeBytes { try engine.file.write($0, at: first * UInt64(pageSize)) }
+                try image(first).withUnsafeBytes { try engine.file.write($0, at: first * UInt64(pageSize)) }
             } else {
                 buffer.removeAll(keepingCapacity: true)
-                for i in index..<end { buffer.append(contentsOf: pages[i].1) }
+                for i in index..<end { buffer.append(contentsOf: image(ids[i])) }
                 try buffer.withUnsafeBytes { try engine.file.write($0, at: first * UInt64(pageSize)) }
             }
             index = end

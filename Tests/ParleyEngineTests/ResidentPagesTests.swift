@@ -1,0 +1,116 @@
+import Foundation
+import XCTest
+@testable import ParleyEngine
+
+/// Pages read through the memory map count in the process's resident memory until released; a
+/// release must drop them and leave every read, before or after, seeing the file's bytes.
+final class ResidentPagesTests: XCTestCase {
+    /// Resident kilobytes of the mapping that starts at `base`, from /proc/self/smaps.
+    private func residentKilobytes(ofMappingAt base: UInt) throws -> Int? {
+        // Read to the end: /proc files report a size of 0, which a whole-file read trusts.
+        let handle = try XCTUnwrap(FileHandle(forReadingAtPath: "/proc/self/smaps"))
+        defer { try? handle.close() }
+        let smaps = String(decoding: try handle.readToEnd() ?? Data(), as: UTF8.self)
+        let prefix = String(base, radix: 16) + "-"
+        var inside = false
+        for line in smaps.split(separator: "\n") {
+            if let first = line.first, first.isHexDigit, line.contains("-") {
+                inside = line.hasPrefix(prefix)
+                continue
+            }
+            if inside, line.hasPrefix("Rss:") {
+                return Int(line.dropFirst(4).split(separator: " ").first ?? "")
+            }
+        }
+        return nil
+    }
+
+    func testReleaseDropsMappedPagesAndReadsStayTheSame() throws {
+        let directory = try temporaryDirectory(self)
+        let file = try PosixFileSystem().openFile(at: directory + "/r", .createIfMissing)
+        defer { file.close() }
+        let size = 8 << 20
+        var random = SeededRandom(seed: 3)
+        let content = random.bytes(size)
+        try content.withUnsafeBytes { try file.write($0, at: 0) }
+        try file.sync()
+        let base = try file.withBytes(at: 0, count: 1) { UInt(bitPattern: $0.baseAddress) }
+        // Touch every page through the map, as a checkpoint's reads do.
+        XCTAssertEqual(try file.withBytes(at: 0, count: size) { Bytes($0) }, content)
+        let before = try XCTUnwrap(try residentKilobytes(ofMappingAt: base), "the mapping is in smaps")
+        XCTAssertGreaterThanOrEqual(before, (size >> 10) * 3 / 4, "read pages are resident")
+        // A reader in the middle of a read while the pages go: it goes on reading the same bytes.
+        let during = try file.withBytes(at: 4096, count: 65536) { bytes -> Bytes in
+            let head = Bytes(bytes[0..<4096])
+            file.releaseResidentPages()
+            return head + Bytes(bytes[4096...])
+        }
+        XCTAssertEqual(during, Bytes(content[4096..<(4096 + 65536)]))
+        file.releaseResidentPages()
+        let after = try XCTUnwrap(try residentKilobytes(ofMappingAt: base))
+        XCTAssertLessThan(after, (size >> 10) / 8, "released pages are no longer resident (\(before) KiB → \(after) KiB)")
+        XCTAssertEqual(try file.withBytes(at: 0, count: size) { Bytes($0) }, content)
+    }
+
+    /// A checkpoint reads the trees through the map; it gives those pages back when it ends, so the
+    /// process does not hold the whole file resident as the database grows.
+    func testACheckpointLeavesTheFileUnmapped() throws {
+        let directory = try temporaryDirectory(self)
+        var options = testOptions(.normal)
+        options.storage = EngineOptions(pageSize: 4096, growthStep: 1 << 20)
+        let engine = try Engine.open(path: directory + "/c.parley", options: options)
+        defer { try? engine.close() }
+        var random = SeededRandom(seed: 5)
+        try engine.write { _ = try $0.createTree("t") }
+        for round in 0..<4 {
+            try engine.write { txn in
+                for i in 0..<2_000 { try txn.put("t", Array("key \(round) \(i)".utf8), random.bytes(1_000)) }
+            }
+            try engine.checkpoint()
+        }
+        let base = try engine.storage.file.withBytes(at: 0, count: 1) { UInt(bitPattern: $0.baseAddress) }
+        // Every page read through the map.
+        XCTAssertEqual(try engine.read { try $0.count("t") }, 8_000)
+        _ = try engineContents(engine, "t")
+        let before = try XCTUnwrap(try residentKilobytes(ofMappingAt: base))
+        XCTAssertGreaterThan(before, 4 << 10, "the reads mapped the file's pages")
+        try engine.write { try $0.put("t", Array("one more".utf8), [1]) }
+        try engine.checkpoint()
+        let after = try XCTUnwrap(try residentKilobytes(ofMappingAt: base))
+        XCTAssertLessThan(after, before / 4, "after the checkpoint (\(before) KiB → \(after) KiB)")
+    }
+
+    /// Reads through the map alone keep no more of the file resident than the file system's limit,
+    /// however much of the file they touch (a checkpoint's descent into every leaf, a scan).
+    func testMappedReadsStayWithinTheResidentLimit() throws {
+        let directory = try temporaryDirectory(self)
+        // Two windows: a page fault may map up to 2 MiB (a large folio).
+        let limit = 4 << 20
+        let file = try PosixFileSystem(residentLimit: limit).openFile(at: directory + "/l", .createIfMissing)
+        defer { file.close() }
+        let size = 32 << 20
+        var random = SeededRandom(seed: 9)
+        let content = random.bytes(size)
+        try content.withUnsafeBytes { try file.write($0, at: 0) }
+        try file.sync()
+        let base = try file.withBytes(at: 0, count: 1) { UInt(bitPattern: $0.baseAddress) }
+        var largest = 0
+        var order = Array(0..<(size / 4096))
+        order.shuffle(using: &random)
+        for page in order {
+            let offset = page * 4096
+            let bytes = try file.withBytes(at: UInt64(offset), count: 4096) { Bytes($0) }
+            XCTAssertEqual(bytes, Bytes(content[offset..<(offset + 4096)]))
+            if page % 256 == 0 { largest = max(largest, try XCTUnwrap(try residentKilobytes(ofMappingAt: base))) }
+        }
+        largest = max(largest, try XCTUnwrap(try residentKilobytes(ofMappingAt: base)))
+        XCTAssertGreaterThan(largest, 0)
+        XCTAssertLessThanOrEqual(largest, (limit + (2 << 20)) >> 10, "resident KiB of the mapping at most")
+        // Without a limit the same reads leave the whole file resident.
+        let unlimited = try PosixFileSystem(residentLimit: 0).openFile(at: directory + "/l", .existing)
+        defer { unlimited.close() }
+        let unlimitedBase = try unlimited.withBytes(at: 0, count: 1) { UInt(bitPattern: $0.baseAddress) }
+        for page in order { _ = try unlimited.withBytes(at: UInt64(page * 4096), count: 1) { $0[0] } }
+        XCTAssertGreaterThan(try XCTUnwrap(try residentKilobytes(ofMappingAt: unlimitedBase)), (size >> 10) / 2)
+    }
+}
