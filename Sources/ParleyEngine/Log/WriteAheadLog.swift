@@ -292,13 +292,16 @@ final class WriteAheadLog: @unchecked Sendable {
 
     /// Returns once every record through `sequence` is durable; one fdatasync serves every caller
     /// waiting at the time it starts. The thread that starts a sync may first wait a short,
-    /// bounded window for the committers the last sync released (`GroupCommit`).
-    func makeDurable(through sequence: UInt64) throws {
+    /// bounded window for the committers the last sync released (`GroupCommit`). A caller that is
+    /// not a committing thread (a flush) is not counted among them.
+    func makeDurable(through sequence: UInt64, committer: Bool = true) throws {
         lock()
         defer { unlock() }
-        groupCommit.arrive(waitingFor: sequence)
-        defer { groupCommit.leave(waitingFor: sequence) }
-        if gathering { pthread_cond_signal(arrived) }
+        if committer {
+            groupCommit.arrive(waitingFor: sequence)
+            if gathering { pthread_cond_signal(arrived) }
+        }
+        defer { if committer { groupCommit.leave(waitingFor: sequence) } }
         while syncedThrough < sequence {
             if let failure { throw failure }
             if syncing {
@@ -375,7 +378,7 @@ final class WriteAheadLog: @unchecked Sendable {
             defer { unlock() }
             return lastAppended
         }()
-        try makeDurable(through: last)
+        try makeDurable(through: last, committer: false)
     }
 
     /// The last sequence number appended, and the last one known durable.
