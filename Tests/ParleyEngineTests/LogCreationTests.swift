@@ -38,6 +38,26 @@ final class LogCreationTests: XCTestCase {
         XCTAssertEqual(disk.fileNames(), ["/db"])
     }
 
+    func testTheBackgroundThreadStartsWithTheFirstCommit() throws {
+        let disk = SimulatedDisk()
+        let model = try seededDatabase(disk, count: 5)
+        let engine = try Engine.open(path: "/db", options: testOptions(.normal, background: true), fileSystem: SimulatedFileSystem(disk: disk))
+        XCTAssertEqual(try engineContents(engine, "t"), model)
+        _ = try engine.write { $0.maximumKeyLength }  // a write transaction that changes nothing
+        XCTAssertFalse(engine.backgroundWorkStarted, "an engine that only reads runs no thread")
+        try engine.write { try $0.put("t", [1], [2]) }
+        XCTAssertTrue(engine.backgroundWorkStarted)
+        // The background thread syncs the normal commit on its own.
+        var waited = 0
+        while engine.log.sequences.durable < engine.log.sequences.appended, waited < 5_000 {
+            usleep(1_000)
+            waited += 1
+        }
+        XCTAssertEqual(engine.log.sequences.durable, engine.log.sequences.appended)
+        try engine.close()
+        XCTAssertFalse(engine.backgroundWorkStarted)
+    }
+
     func testTheFirstCommitCreatesTheLogDurably() throws {
         let disk = SimulatedDisk()
         _ = try seededDatabase(disk, count: 3)
