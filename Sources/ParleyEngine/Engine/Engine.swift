@@ -28,6 +28,8 @@ public final class Engine: @unchecked Sendable {
     private let state = Locked(State())
     /// Set once after open and cleared by close, while committers on other threads read it.
     private let background = Locked<BackgroundWorker?>(nil)
+    /// Cleared by close before it stops the worker, so a commit racing with close starts none.
+    private let backgroundAllowed = Locked(true)
     /// Work a layer above runs at the start of every checkpoint (see `setCheckpointPreparation`).
     private let checkpointPreparation = Locked<(@Sendable () throws -> Void)?>(nil)
 
@@ -66,9 +68,8 @@ public final class Engine: @unchecked Sendable {
                 }
             }
             try log.reset(base: storage.logSequence)
-            let engine = Engine(path: path, options: options, storage: storage, log: log)
-            if options.backgroundWork { engine.background.withLock { $0 = BackgroundWorker(engine: engine) } }
-            return engine
+            // The background thread starts with the first commit (`startBackgroundWork`).
+            return Engine(path: path, options: options, storage: storage, log: log)
         } catch {
             storage.close()
             throw error
@@ -163,6 +164,7 @@ public final class Engine: @unchecked Sendable {
             gate.release()
             throw error
         }
+        startBackgroundWork()
         var layer = transaction.local
         layer.lastSequence = sequence
         let now = monotonicSeconds()
@@ -193,6 +195,18 @@ public final class Engine: @unchecked Sendable {
         guard state.withLock({ $0.memtableBytes }) > options.memtableBudget else { return }
         try? checkpoint()
     }
+
+    /// Starts the background thread if it is not running: at the first commit, since until then
+    /// it has nothing to sync or checkpoint, so an open that only reads starts no thread.
+    private func startBackgroundWork() {
+        guard options.backgroundWork else { return }
+        background.withLock { worker in
+            if worker == nil, backgroundAllowed.withLock({ $0 }) { worker = BackgroundWorker(engine: self) }
+        }
+    }
+
+    /// True once the background thread runs (tests).
+    var backgroundWorkStarted: Bool { background.withLock { $0 != nil } }
 
     /// Makes every commit so far durable, whatever its mode.
     public func flush() throws {
@@ -302,6 +316,7 @@ public final class Engine: @unchecked Sendable {
     /// Checkpoints, removes the log and closes the file, leaving one file. After a failure, the log
     /// is left for the next open to recover from.
     public func close() throws {
+        backgroundAllowed.withLock { $0 = false }
         let worker = background.withLock { worker -> BackgroundWorker? in
             defer { worker = nil }
             return worker

@@ -2,28 +2,44 @@
 // (new salt) once a checkpoint has moved everything in it into the trees.
 //
 // Invariants:
-// - Records are written in sequence order, each at the end of the previous one; the file is
-//   preallocated and grown in steps, so an fdatasync after an append rarely has a size change to
-//   journal too.
+// - The file is created at the first record, not at open: a database opened only to read writes and
+//   syncs nothing. Before the first record of a log generation is written, the file exists, is
+//   preallocated, holds the current header (synced) and its directory entry is synced (`prepare`),
+//   so an acknowledged commit never sits in a file a power loss could unlink or a header it could
+//   lose.
+// - Records are written in sequence order, each at the end of the previous one. The file is
+//   preallocated and grown in steps, and the space ahead of the records is written with zeros a
+//   chunk at a time (`warmChunk`), so an fdatasync after an append overwrites blocks that were
+//   already written: no size change and no unwritten-extent conversion to journal.
 // - `syncedThrough` only grows, and only after an fdatasync that followed the writes it covers.
 // - One fdatasync at a time; committers that arrive while it runs wait for the next one, which
-//   covers all of them (group commit). A failed write or sync latches the log: it is never retried.
+//   covers all of them (group commit, `GroupCommit`). A failed write or sync latches the log: it is
+//   never retried.
 // - A reset writes the new header (new salt, new base sequence) and syncs it before any record
-//   after it is written, so old records can never be read as new ones.
+//   after it is written, so old records can never be read as new ones. A log not yet prepared
+//   takes the new header in memory only; `prepare` writes it before the first record.
 
 import Glibc
 
 final class WriteAheadLog: @unchecked Sendable {
     let path: String
-    private let file: any StorageFile
     private let fileSystem: any FileSystem
     private let identity: Bytes
+    private let preallocation: UInt64
     private let growthStep: UInt64
+    /// Bytes of zeros written ahead of the records at a time.
+    private let warmChunk: UInt64
 
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let synced = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    /// Signalled when a committer enters `makeDurable` while a syncer gathers (monotonic clock).
+    private let arrived = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
 
     // Guarded by `mutex`.
+    /// The log file; nil until the first record needs it.
+    private var file: (any StorageFile)?
+    /// True once `header` is durable in `file` and the file's directory entry is durable.
+    private var prepared = false
     private var header: LogFormat.Header
     /// File offset where the next record goes.
     private var writeOffset: UInt64
@@ -33,71 +49,90 @@ final class WriteAheadLog: @unchecked Sendable {
     private var lastWritten: UInt64
     private var syncedThrough: UInt64
     private var syncing = false
+    private var gathering = false
+    private var groupCommit = GroupCommit()
     /// fdatasyncs of records so far (for the figures of group commit).
     private(set) var syncCount: UInt64 = 0
     private var failure: EngineError?
     private var allocatedSize: UInt64
+    /// Bytes from the start of the file known to have been written (header, records or zeros).
+    private var writtenThrough: UInt64
+    private var zeros = Bytes()
 
-    private init(path: String, file: any StorageFile, fileSystem: any FileSystem, identity: Bytes, header: LogFormat.Header,
-                 writeOffset: UInt64, lastSequence: UInt64, allocatedSize: UInt64, growthStep: UInt64) {
+    private init(path: String, file: (any StorageFile)?, fileSystem: any FileSystem, identity: Bytes, header: LogFormat.Header,
+                 lastSequence: UInt64, allocatedSize: UInt64, preallocation: UInt64, growthStep: UInt64) {
         self.path = path
         self.file = file
         self.fileSystem = fileSystem
         self.identity = identity
         self.header = header
-        self.writeOffset = writeOffset
+        self.writeOffset = UInt64(LogFormat.headerSize)
         self.lastAppended = lastSequence
         self.lastWritten = lastSequence
         self.syncedThrough = lastSequence
         self.allocatedSize = allocatedSize
+        // What an earlier process left past the header may be unwritten (fallocated) space.
+        self.writtenThrough = 0
+        self.preallocation = preallocation
         self.growthStep = growthStep
+        self.warmChunk = max(4096, min(1 << 20, growthStep))
         mutex.initialize(to: pthread_mutex_t())
         synced.initialize(to: pthread_cond_t())
+        arrived.initialize(to: pthread_cond_t())
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(synced, nil)
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+        pthread_cond_init(arrived, &attributes)
+        pthread_condattr_destroy(&attributes)
     }
 
     deinit {
-        file.close()
+        file?.close()
+        pthread_cond_destroy(arrived)
         pthread_cond_destroy(synced)
         pthread_mutex_destroy(mutex)
+        arrived.deallocate()
         synced.deallocate()
         mutex.deallocate()
     }
 
-    /// Opens the log beside a database (creating it when missing) and reads its valid records after
-    /// `checkpointed`. A log whose header is torn or belongs to another database holds nothing.
+    /// Opens the log beside a database and reads its valid records after `checkpointed`. A missing
+    /// log is not created here (the first record creates it); a log whose header is torn or belongs
+    /// to another database holds nothing. Nothing is written or synced.
     static func open(
         path: String, fileSystem: any FileSystem, identity: Bytes, checkpointed: UInt64,
         preallocate: UInt64, growthStep: UInt64
     ) throws -> (WriteAheadLog, [LogFormat.Record]) {
-        let existed = fileSystem.fileExists(at: path)
-        let file = try fileSystem.openFile(at: path, existed ? .existing : .createIfMissing)
+        var header = LogFormat.Header(identity: identity, salt: 0, baseSequence: checkpointed)
+        guard fileSystem.fileExists(at: path) else {
+            let log = WriteAheadLog(
+                path: path, file: nil, fileSystem: fileSystem, identity: identity, header: header,
+                lastSequence: checkpointed, allocatedSize: 0, preallocation: preallocate, growthStep: growthStep)
+            return (log, [])
+        }
+        let file = try fileSystem.openFile(at: path, .existing)
         do {
             var records: [LogFormat.Record] = []
-            var size = try file.size()
-            if existed, size >= UInt64(LogFormat.headerSize),
-               let header = try file.withBytes(at: 0, count: LogFormat.headerSize, { LogFormat.Header.decode($0, identity: identity) }) {
+            let size = try file.size()
+            if size >= UInt64(LogFormat.headerSize),
+               let found = try file.withBytes(at: 0, count: LogFormat.headerSize, { LogFormat.Header.decode($0, identity: identity) }) {
                 let body = try file.withBytes(at: UInt64(LogFormat.headerSize), count: Int(size) - LogFormat.headerSize) {
-                    LogFormat.scan($0, header: header).records
+                    LogFormat.scan($0, header: found).records
                 }
                 records = body.filter { $0.sequence > checkpointed }
                 // Records the trees already hold must be a prefix, and what follows must start
                 // right after the trees' sequence; otherwise the log is not this state's.
                 if let first = records.first, first.sequence != checkpointed &+ 1 { records = [] }
+                // Remembered so that the next salt differs from the one on disk.
+                header.salt = found.salt
             }
-            // Whatever was read, the log starts again empty after the caller's recovery; until
-            // then it is written only through `reset`.
-            if size < preallocate {
-                try file.grow(to: preallocate)
-                size = preallocate
-            }
-            let header = LogFormat.Header(identity: identity, salt: 0, baseSequence: checkpointed)
+            // Whatever was read, the log starts again empty after the caller's recovery; the
+            // first record after it writes a new header first (`prepare`).
             let log = WriteAheadLog(
                 path: path, file: file, fileSystem: fileSystem, identity: identity, header: header,
-                writeOffset: UInt64(LogFormat.headerSize), lastSequence: checkpointed, allocatedSize: size,
-                growthStep: growthStep)
-            if !existed { try fileSystem.syncDirectory(containing: path) }
+                lastSequence: checkpointed, allocatedSize: size, preallocation: preallocate, growthStep: growthStep)
             return (log, records)
         } catch {
             file.close()
@@ -109,7 +144,8 @@ final class WriteAheadLog: @unchecked Sendable {
     @inline(__always) private func unlock() { pthread_mutex_unlock(mutex) }
 
     /// Starts the log over after a checkpoint that holds every record through `base`: new salt,
-    /// header synced. Waiters for records through `base` are released (the trees hold them).
+    /// header synced (or, while the log is not prepared, kept for `prepare` to write). Waiters for
+    /// records through `base` are released (the trees hold them).
     func reset(base: UInt64) throws {
         lock()
         defer { unlock() }
@@ -118,12 +154,14 @@ final class WriteAheadLog: @unchecked Sendable {
         var salt = random.next() as UInt64
         if salt == header.salt { salt &+= 1 }
         let fresh = LogFormat.Header(identity: identity, salt: salt, baseSequence: base)
-        do {
-            try fresh.encode().withUnsafeBytes { try file.write($0, at: 0) }
-            try file.sync()
-        } catch {
-            latch(error)
-            throw error
+        if prepared, let file {
+            do {
+                try fresh.encode().withUnsafeBytes { try file.write($0, at: 0) }
+                try file.sync()
+            } catch {
+                latch(error)
+                throw error
+            }
         }
         header = fresh
         writeOffset = UInt64(LogFormat.headerSize)
@@ -176,15 +214,49 @@ final class WriteAheadLog: @unchecked Sendable {
         }
     }
 
+    /// Makes the log ready for its first record: creates the file (when missing), preallocates it,
+    /// writes and syncs the header, and syncs the directory, in that order, so that a power loss
+    /// at any step leaves either no log or a log holding nothing. Running out of space fails only
+    /// the commit that asked; any other failure latches the log.
+    private func prepareLocked() throws -> any StorageFile {
+        if prepared, let file { return file }
+        let file: any StorageFile
+        if let existing = self.file {
+            file = existing
+        } else {
+            file = try fileSystem.openFile(at: path, .createIfMissing)
+            self.file = file
+            allocatedSize = try file.size()
+            writtenThrough = 0
+        }
+        if allocatedSize < preallocation {
+            try file.grow(to: preallocation)  // disk full here fails only this commit
+            allocatedSize = preallocation
+        }
+        do {
+            try header.encode().withUnsafeBytes { try file.write($0, at: 0) }
+            writtenThrough = max(writtenThrough, UInt64(LogFormat.headerSize))
+            try file.sync()
+            try fileSystem.syncDirectory(containing: path)
+        } catch {
+            latch(error)
+            throw error
+        }
+        prepared = true
+        return file
+    }
+
     /// Writes `pending`, which ends with record `last`.
     private func writePendingLocked(through last: UInt64) throws {
         guard !pending.isEmpty else { return }
+        let file = try prepareLocked()
         let end = writeOffset + UInt64(pending.count)
         if end > allocatedSize {
             let target = max(end, allocatedSize + max(growthStep, allocatedSize / 4))
             try file.grow(to: target)  // disk full here fails only this commit
             allocatedSize = target
         }
+        try warmLocked(file, past: end)
         do {
             try pending.withUnsafeBytes { try file.write($0, at: writeOffset) }
         } catch {
@@ -192,33 +264,83 @@ final class WriteAheadLog: @unchecked Sendable {
             throw error
         }
         writeOffset = end
+        writtenThrough = max(writtenThrough, end)
         pending.removeAll(keepingCapacity: true)
         lastWritten = last
     }
 
+    /// Writes zeros over the next chunk of allocated space once the records come within half a
+    /// chunk of the written part. The zeros reach the disk with the next fdatasync, which journals
+    /// the extent change once for the chunk; the records that follow overwrite written blocks.
+    /// Zeros are never a valid record, and nothing past `end` belongs to this log generation.
+    private func warmLocked(_ file: any StorageFile, past end: UInt64) throws {
+        guard writtenThrough < end + warmChunk / 2 else { return }
+        let from = max(writtenThrough, end)
+        let to = min(allocatedSize, from + warmChunk)
+        guard to > from else { return }
+        if zeros.count < Int(warmChunk) { zeros = Bytes(repeating: 0, count: Int(warmChunk)) }
+        do {
+            try zeros.withUnsafeBytes { try file.write(UnsafeRawBufferPointer(rebasing: $0[0..<Int(to - from)]), at: from) }
+        } catch EngineError.diskFull(let where_) {
+            throw EngineError.diskFull(path: where_)  // nothing of the record was written
+        } catch {
+            latch(error)
+            throw error
+        }
+        writtenThrough = to
+    }
+
     /// Returns once every record through `sequence` is durable; one fdatasync serves every caller
-    /// waiting at the time it starts.
-    func makeDurable(through sequence: UInt64) throws {
+    /// waiting at the time it starts. The thread that starts a sync may first wait a short,
+    /// bounded window for the committers the last sync released (`GroupCommit`). A caller that is
+    /// not a committing thread (a flush) is not counted among them.
+    func makeDurable(through sequence: UInt64, committer: Bool = true) throws {
         lock()
         defer { unlock() }
+        if committer {
+            groupCommit.arrive(waitingFor: sequence)
+            if gathering { pthread_cond_signal(arrived) }
+        }
+        defer { if committer { groupCommit.leave(waitingFor: sequence) } }
         while syncedThrough < sequence {
             if let failure { throw failure }
             if syncing {
                 pthread_cond_wait(synced, mutex)
                 continue
             }
+            // From here this thread is the syncer: others that arrive wait for its sync.
+            syncing = true
+            gatherLocked()
+            if let failure {
+                syncing = false
+                pthread_cond_broadcast(synced)
+                throw failure
+            }
+            if syncedThrough >= sequence {
+                // A reset released this record while the syncer gathered.
+                syncing = false
+                pthread_cond_broadcast(synced)
+                break
+            }
             if lastWritten < sequence {
                 // Async records not yet written: write them first.
                 do { try writePendingLocked(through: lastAppended) } catch {
                     latch(error)
+                    syncing = false
+                    pthread_cond_broadcast(synced)
                     throw error
                 }
             }
-            syncing = true
             let target = lastWritten
+            let file = self.file
             unlock()
             var syncError: Error?
-            do { try file.sync() } catch { syncError = error }
+            let started = monotonicSeconds()
+            do {
+                guard let file else { throw EngineError.closed }
+                try file.sync()
+            } catch { syncError = error }
+            let seconds = monotonicSeconds() - started
             lock()
             syncing = false
             if let syncError {
@@ -228,7 +350,24 @@ final class WriteAheadLog: @unchecked Sendable {
             }
             syncedThrough = max(syncedThrough, target)
             syncCount += 1
+            groupCommit.finishedSync(seconds: seconds)
             pthread_cond_broadcast(synced)
+        }
+    }
+
+    /// With the lock held and `syncing` set: waits, within the window `GroupCommit` allows, until
+    /// as many committers wait as were committing when the last sync ended.
+    private func gatherLocked() {
+        guard let window = groupCommit.window(synced: syncedThrough) else { return }
+        var deadline = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &deadline)
+        let nanoseconds = Int(deadline.tv_nsec) + Int(window * 1e9)
+        deadline.tv_sec += nanoseconds / 1_000_000_000
+        deadline.tv_nsec = nanoseconds % 1_000_000_000
+        gathering = true
+        defer { gathering = false }
+        while failure == nil, groupCommit.shouldGather(synced: syncedThrough) {
+            if pthread_cond_timedwait(arrived, mutex, &deadline) == ETIMEDOUT { break }
         }
     }
 
@@ -239,7 +378,7 @@ final class WriteAheadLog: @unchecked Sendable {
             defer { unlock() }
             return lastAppended
         }()
-        try makeDurable(through: last)
+        try makeDurable(through: last, committer: false)
     }
 
     /// The last sequence number appended, and the last one known durable.
@@ -275,12 +414,25 @@ final class WriteAheadLog: @unchecked Sendable {
         }
     }
 
-    /// Closes the log file; with `remove`, deletes it and syncs the directory.
+    /// Closes the log file; with `remove`, deletes it and syncs the directory (when it exists).
     func close(remove: Bool) throws {
+        let file: (any StorageFile)? = {
+            lock()
+            defer { unlock() }
+            return self.file
+        }()
+        guard let file else { return }
         file.close()
         if remove {
             try fileSystem.removeFile(at: path)
             try fileSystem.syncDirectory(containing: path)
         }
+    }
+
+    /// True once the log file exists (it is created at the first record).
+    var fileCreated: Bool {
+        lock()
+        defer { unlock() }
+        return file != nil
     }
 }

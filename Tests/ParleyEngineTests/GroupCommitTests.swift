@@ -1,0 +1,160 @@
+import Foundation
+import XCTest
+@testable import ParleyEngine
+
+/// A file system whose file syncs take a little while, like a disk's, so that committers pile up
+/// behind a sync and group commit (with its gathering window) really runs.
+struct SlowSyncFileSystem: FileSystem {
+    let base: any FileSystem
+    let microseconds: UInt32
+
+    func openFile(at path: String, _ disposition: OpenDisposition) throws -> any StorageFile {
+        SlowSyncFile(base: try base.openFile(at: path, disposition), microseconds: microseconds)
+    }
+    func fileExists(at path: String) -> Bool { base.fileExists(at: path) }
+    func removeFile(at path: String) throws { try base.removeFile(at: path) }
+    func moveFile(from source: String, to destination: String) throws { try base.moveFile(from: source, to: destination) }
+    func syncDirectory(containing path: String) throws { try base.syncDirectory(containing: path) }
+}
+
+final class SlowSyncFile: StorageFile {
+    let base: any StorageFile
+    let microseconds: UInt32
+
+    init(base: any StorageFile, microseconds: UInt32) {
+        self.base = base
+        self.microseconds = microseconds
+    }
+
+    var path: String { base.path }
+    func size() throws -> UInt64 { try base.size() }
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws { try base.read(into: buffer, at: offset) }
+    func withBytes<R>(at offset: UInt64, count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        try base.withBytes(at: offset, count: count, body)
+    }
+    func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws { try base.write(bytes, at: offset) }
+    func sync() throws {
+        usleep(microseconds)
+        try base.sync()
+    }
+    func grow(to size: UInt64) throws { try base.grow(to: size) }
+    func truncate(to size: UInt64) throws { try base.truncate(to: size) }
+    func lockExclusive() throws { try base.lockExclusive() }
+    func close() { base.close() }
+}
+
+final class GroupCommitTests: XCTestCase {
+    func testALoneCommitterNeverWaits() {
+        var policy = GroupCommit()
+        for sequence in 1...50 as ClosedRange<UInt64> {
+            policy.arrive(waitingFor: sequence)
+            XCTAssertNil(policy.window(synced: sequence - 1), "commit \(sequence) of one thread was held back")
+            policy.finishedSync(seconds: 0.002)
+            policy.leave(waitingFor: sequence)
+        }
+        XCTAssertEqual(policy.expected, 1)
+        XCTAssertEqual(policy.syncSeconds, 0.002, accuracy: 1e-9)
+    }
+
+    func testTheNextSyncWaitsBrieflyForTheCommittersTheLastOneReleased() {
+        var policy = GroupCommit()
+        // Four committers inside one sync: it ends with all four there.
+        for sequence in 1...4 as ClosedRange<UInt64> { policy.arrive(waitingFor: sequence) }
+        policy.finishedSync(seconds: 0.002)
+        XCTAssertEqual(policy.expected, 4)
+        for sequence in 1...4 as ClosedRange<UInt64> { policy.leave(waitingFor: sequence) }
+        // The first to commit again would sync alone: it may wait, a bounded fraction of a sync.
+        policy.arrive(waitingFor: 5)
+        let window = policy.window(synced: 4)
+        XCTAssertNotNil(window)
+        XCTAssertLessThanOrEqual(window ?? .infinity, min(0.002 * GroupCommit.windowFraction, GroupCommit.maximumWindow))
+        XCTAssertTrue(policy.shouldGather(synced: 4))
+        for sequence in 6...8 as ClosedRange<UInt64> { policy.arrive(waitingFor: sequence) }
+        XCTAssertFalse(policy.shouldGather(synced: 4), "all four are back: sync now")
+        XCTAssertNil(policy.window(synced: 4))
+        // Released committers that have not left yet do not count as waiting.
+        XCTAssertEqual(policy.waitingBeyond(6), 2)
+    }
+
+    func testTheCrowdShrinksWhenCommittersStop() {
+        var policy = GroupCommit()
+        for sequence in 1...4 as ClosedRange<UInt64> { policy.arrive(waitingFor: sequence) }
+        policy.finishedSync(seconds: 0.001)
+        for sequence in 1...4 as ClosedRange<UInt64> { policy.leave(waitingFor: sequence) }
+        // Only one comes back; its sync (after a window) ends with it alone.
+        policy.arrive(waitingFor: 5)
+        XCTAssertNotNil(policy.window(synced: 4))
+        policy.finishedSync(seconds: 0.001)
+        policy.leave(waitingFor: 5)
+        XCTAssertEqual(policy.expected, 1)
+        policy.arrive(waitingFor: 6)
+        XCTAssertNil(policy.window(synced: 5), "a lone committer again: no window")
+    }
+
+    func testTheWindowIsBoundedWhateverTheDisk() {
+        var policy = GroupCommit()
+        policy.arrive(waitingFor: 1)
+        policy.arrive(waitingFor: 2)
+        policy.finishedSync(seconds: 5)  // a very slow disk
+        policy.leave(waitingFor: 1)
+        policy.leave(waitingFor: 2)
+        policy.arrive(waitingFor: 3)
+        XCTAssertEqual(policy.window(synced: 2), GroupCommit.maximumWindow)
+    }
+
+    /// Several threads commit durably through slow syncs while the power fails at a random point:
+    /// every acknowledged commit survives, each thread's surviving commits are a prefix of its
+    /// own, and commits share syncs.
+    func testConcurrentDurableCommitsSurvivePowerLoss() throws {
+        let threads = 4
+        let perThread = 40
+        var shared = 0
+        for trial in 0..<12 {
+            var random = SeededRandom(seed: UInt64(trial) &* 7_727 &+ 1)
+            let disk = SimulatedDisk()
+            let fs = SlowSyncFileSystem(base: SimulatedFileSystem(disk: disk), microseconds: 300)
+            let engine = try Engine.open(path: "/db", options: testOptions(.full), fileSystem: fs)
+            _ = try engine.write { try $0.createTree("t") }
+            let crashes = trial % 4 != 3
+            if crashes { disk.crash(afterOperations: 10 + Int(random.next() % 400)) }
+            let acknowledged = Locked<[[Int]]>(Array(repeating: [], count: threads))
+            let unexpected = Locked<[String]>([])
+            DispatchQueue.concurrentPerform(iterations: threads) { thread in
+                for i in 0..<perThread {
+                    do {
+                        try engine.write { try $0.put("t", Array("\(thread)-\(i)".utf8), [UInt8(i)]) }
+                        acknowledged.withLock { $0[thread].append(i) }
+                    } catch EngineError.simulatedCrash {
+                        return
+                    } catch EngineError.readOnly {
+                        return
+                    } catch {
+                        unexpected.withLock { $0.append("\(error)") }
+                        return
+                    }
+                }
+            }
+            XCTAssertEqual(unexpected.withLock { $0 }, [])
+            let acked = acknowledged.withLock { $0 }
+            let statistics = engine.logStatistics
+            if !crashes {
+                XCTAssertEqual(acked.map(\.count), Array(repeating: perThread, count: threads))
+                XCTAssertEqual(statistics.sequence, UInt64(threads * perThread + 1))
+                XCTAssertLessThanOrEqual(statistics.syncs, statistics.sequence)
+                if statistics.syncs < statistics.sequence { shared += 1 }
+                try engine.close()
+            }
+            let survivor = disk.powerLoss(seed: random.next())
+            let reopened = try Engine.open(path: "/db", options: testOptions(.full), fileSystem: SimulatedFileSystem(disk: survivor))
+            let found = try engineContents(reopened, "t")
+            for thread in 0..<threads {
+                let present = (0..<perThread).filter { found[Array("\(thread)-\($0)".utf8)] != nil }
+                XCTAssertEqual(present, Array(0..<present.count), "trial \(trial), thread \(thread): not a prefix")
+                XCTAssertGreaterThanOrEqual(present.count, acked[thread].count, "trial \(trial), thread \(thread): lost an acknowledged commit")
+            }
+            XCTAssertEqual(try reopened.checkIntegrity().problems, [])
+            try reopened.close()
+        }
+        XCTAssertGreaterThan(shared, 0, "four threads never shared a sync")
+    }
+}
