@@ -41,6 +41,8 @@ final class SlowSyncFile: StorageFile {
     func truncate(to size: UInt64) throws { try base.truncate(to: size) }
     func lockExclusive() throws { try base.lockExclusive() }
     func close() { base.close() }
+    func releaseResidentPages() { base.releaseResidentPages() }
+    func mappedBytes(covering length: UInt64) -> MappedBytes? { base.mappedBytes(covering: length) }
 }
 
 final class GroupCommitTests: XCTestCase {

@@ -55,4 +55,5 @@ final class SyncCountingFile: StorageFile {
     func lockExclusive() throws { try base.lockExclusive() }
     func close() { base.close() }
     func releaseResidentPages() { base.releaseResidentPages() }
+    func mappedBytes(covering length: UInt64) -> MappedBytes? { base.mappedBytes(covering: length) }
 }

@@ -599,4 +599,7 @@ public final class SimulatedFile: StorageFile {
 
     /// Nothing is mapped: reads copy from the live image.
     public func releaseResidentPages() {}
+
+    /// Never mapped: every read goes through `withBytes`, where faults are injected.
+    public func mappedBytes(covering length: UInt64) -> MappedBytes? { nil }
 }

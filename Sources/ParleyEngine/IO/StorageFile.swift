@@ -25,7 +25,8 @@ public protocol StorageFile: AnyObject, Sendable {
 
     /// A mapping covering the file's first `length` bytes, or nil when there is none (no mapping,
     /// a file shorter than that, or a file that is not mapped at all, like the simulated one).
-    /// Readers of one snapshot take it once instead of asking `withBytes` for every page.
+    /// Readers of one snapshot take it once instead of asking `withBytes` for every page. A
+    /// wrapper forwards it (returning nil only costs speed).
     func mappedBytes(covering length: UInt64) -> MappedBytes?
 
     /// Writes all of `bytes` at `offset`, growing the file if the range ends past its end.
@@ -55,17 +56,13 @@ public protocol StorageFile: AnyObject, Sendable {
 }
 
 /// The file's first `length` bytes, mapped read-only; valid for as long as the value lives (it
-/// holds the mapping). The file never shrinks below a size it had while open (only creation
-/// truncates, before any reader), so bytes below `length` stay readable.
+/// holds the mapping). The engine asks only for the pages of a committed state, and never cuts the
+/// file below the page count of any state (creation truncates before any reader; a clean close
+/// cuts only past the newest page count, which only grows), so these bytes stay readable.
 public struct MappedBytes: @unchecked Sendable {
     let owner: AnyObject
     let base: UnsafeRawPointer
     let length: Int
-}
-
-extension StorageFile {
-    /// No mapping: every page is read through `withBytes`.
-    public func mappedBytes(covering length: UInt64) -> MappedBytes? { nil }
 }
 
 /// How `FileSystem.openFile` treats a missing or existing file.
