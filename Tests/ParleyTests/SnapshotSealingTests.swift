@@ -280,6 +280,39 @@ final class SnapshotSealingTests: XCTestCase {
         try db.close()
     }
 
+    /// Pending messages that join a good block and a damaged one of the same conversation: the
+    /// whole conversation stays pending (sealing it in part would leave the messages that joined
+    /// the good block both in it and pending), and the good block is left as it was.
+    func testDamagedBlockLeavesTheWholeConversationPending() throws {
+        let db = try open(try makeTemporaryDirectory(self))
+        let id = try makeConversation(db)
+        var rng = SealRandom(seed: 17)
+        var sent: [Message] = []
+        for _ in 0..<80 {
+            clock.tick()
+            sent.append(try db.append(NewMessage(sender: "a", text: text(&rng)), to: id))
+        }
+        try db.checkpoint()
+        let blocks = try db.engine.read { try $0.entries(Tree.blocks, prefix: id.bytes) }
+        XCTAssertGreaterThanOrEqual(blocks.count, 3)
+        // Out of order into the first block and into the last one, whose body is then damaged.
+        let (damagedKey, damagedHeader) = try XCTUnwrap(blocks.last)
+        let last = try BlockHeader(decoding: damagedHeader, conversation: id)
+        XCTAssertGreaterThanOrEqual(last.count, 2)
+        for time in [sent[1].createdAt, last.first.createdAt] {
+            try db.append(NewMessage(sender: "b", text: "late", createdAt: time), to: id)
+        }
+        try db.engine.write { try $0.put(Tree.blockData, damagedKey, Array("not a block".utf8)) }
+        let before = try pendingKeys(db)
+        XCTAssertEqual(before.count, 2)
+        let plan = try plan(db)
+        XCTAssertEqual(plan.conversations.count, 0)
+        try db.checkpoint()
+        XCTAssertEqual(try pendingKeys(db), before)
+        XCTAssertEqual(try db.engine.read { try $0.entries(Tree.blocks, prefix: id.bytes) }.map(\.value), blocks.map(\.value))
+        try db.close()
+    }
+
     // MARK: Appends beside planning
 
     func testMessagesAppendedAfterTheSnapshotStayPending() throws {
