@@ -130,10 +130,13 @@ public final class Database: Sendable {
         }
     }
 
-    /// Checkpoint work: seal pending messages into blocks and delete expired state.
-    func maintain() throws {
+    /// Checkpoint work: seal pending messages into blocks and delete expired state. Sealing is
+    /// planned on a snapshot, so writers go on while blocks are compressed, then applied in one
+    /// short write transaction (`SealPlan`); `afterPlanningConversation` is for tests.
+    func maintain(afterPlanningConversation: (() throws -> Void)? = nil) throws {
+        let plan = try read { try $0.planSealing(afterConversation: afterPlanningConversation) }
         try write { chat in
-            try chat.sealPending()
+            try chat.applySealing(plan)
             try chat.sweepExpiredState()
         }
     }

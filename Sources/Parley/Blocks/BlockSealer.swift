@@ -1,6 +1,8 @@
-// Sealing: moving a conversation's pending messages into LZ4 blocks. It runs in one write
-// transaction at each checkpoint, before the engine moves the memtable into the B+trees, so a
-// pending message usually lives and dies in the memtable and the log and never reaches a page.
+// Sealing: moving a conversation's pending messages into LZ4 blocks, at each checkpoint, before
+// the engine moves the memtable into the B+trees, so a pending message usually lives and dies in
+// the memtable and the log and never reaches a page. It runs in two steps (`SealPlan`): the
+// rules below are applied on a snapshot, with no writer gate held, and what they decided is
+// written afterwards in one short write transaction.
 //
 // Where a pending message goes:
 // - after the conversation's last block: into that block while it is not full (it is rewritten
@@ -18,18 +20,18 @@
 // of a checkpoint once the store's messages have grown `dictionaryRebuildGrowth`-fold since the
 // newest was made, so their number grows with the logarithm of the store's size.
 
-extension ChatWriter {
-    /// Seals every pending message; returns how many.
-    @discardableResult
-    func sealPending() throws -> Int {
-        var sealed = 0
-        // Made when the first block is written, so a pass with nothing to seal reads nothing more.
-        var compressor: BlockCompressor?
+extension ChatReader {
+    /// Plans sealing every pending message this view sees; reads only, so it runs on a snapshot.
+    /// `afterConversation` runs after each conversation is planned (tests commit from there).
+    func planSealing(afterConversation: (() throws -> Void)? = nil) throws -> SealPlan {
+        var plan = SealPlan()
+        // Chosen when the first block is planned, so a pass with nothing to seal reads nothing more.
+        var chosen: SealingDictionary?
         func passCompressor() throws -> BlockCompressor {
-            if let compressor { return compressor }
+            if let chosen { return chosen.compressor }
             let made = try dictionaryForSealing()
-            compressor = made
-            return made
+            chosen = made
+            return made.compressor
         }
         var from: [UInt8] = []
         while let next = try storage({ try view.entries(Tree.pending, from: from, to: nil, limit: 1) }).first {
@@ -37,7 +39,7 @@ extension ChatWriter {
                 throw ParleyError.corruptRecord(tree: Tree.pending, reason: "a key is shorter than 16 bytes")
             }
             do {
-                sealed += try seal(id, compressor: passCompressor)
+                if let planned = try planSeal(id, compressor: passCompressor) { plan.conversations.append(planned) }
             } catch let error as ParleyError {
                 // A corrupt block or conversation record leaves that conversation's messages
                 // pending; the others go on.
@@ -48,12 +50,15 @@ extension ChatWriter {
                 }
             }
             from = Key.conversationEnd(id)
+            try afterConversation?()
         }
-        return sealed
+        plan.newDictionary = chosen?.toStore
+        plan.newestDictionaryID = chosen?.newestID
+        return plan
     }
 
-    /// Seals one conversation's pending messages.
-    func seal(_ id: ConversationID, compressor makeCompressor: () throws -> BlockCompressor) throws -> Int {
+    /// Plans sealing one conversation's pending messages; nil when it has none.
+    func planSeal(_ id: ConversationID, compressor makeCompressor: () throws -> BlockCompressor) throws -> SealPlan.Conversation? {
         var pendingEntries: [(key: [UInt8], value: [UInt8])] = []
         var pending: [Message] = []
         var pendingBytes: Int64 = 0
@@ -65,7 +70,7 @@ extension ChatWriter {
             pending.append(try MessageCodec.decodePending(entry.value, conversation: id, position: position))
             pendingBytes += Int64(entry.value.count)
         }
-        guard !pending.isEmpty else { return 0 }
+        guard !pending.isEmpty else { return nil }
         let compressor = try makeCompressor()
         let blocks = try storage { try view.entries(Tree.blocks, prefix: id.bytes) }
         var headers: [(key: [UInt8], header: BlockHeader)] = []
@@ -90,9 +95,9 @@ extension ChatWriter {
             assigned[owner, default: []].append(message)
         }
 
-        var counters = try self.counters()
-        counters.rawBytes -= pendingBytes
-        counters.storedBytes -= pendingBytes
+        var planned = SealPlan.Conversation(
+            id: id, pending: pendingEntries, blocks: blocks.map { (key: $0.key, header: $0.value) },
+            rawBytesDelta: -pendingBytes, storedBytesDelta: -pendingBytes)
         for (owner, messages) in assigned {
             var merged = messages
             var isTail = owner == nil
@@ -104,22 +109,17 @@ extension ChatWriter {
                 merged += try BlockCodec.decode(header: header, body: body, conversation: id, dictionaries: dictionaries)
                 merged.sort { $0.position < $1.position }
                 isTail = index == headers.count - 1
-                counters.rawBytes -= Int64(header.rawLength)
-                counters.storedBytes -= Int64(header.storedLength)
-                try delete(Tree.blocks, key)
-                try delete(Tree.blockData, key)
+                planned.rawBytesDelta -= Int64(header.rawLength)
+                planned.storedBytesDelta -= Int64(header.storedLength)
+                planned.replaced.append(key)
             }
             for block in chunk(merged, isTail: isTail, compressor: compressor) {
-                let key = Key.message(id, block.header.first)
-                try put(Tree.blocks, key, block.header.encoded())
-                try put(Tree.blockData, key, block.body)
-                counters.rawBytes += Int64(block.header.rawLength)
-                counters.storedBytes += Int64(block.header.storedLength)
+                planned.rawBytesDelta += Int64(block.header.rawLength)
+                planned.storedBytesDelta += Int64(block.header.storedLength)
+                planned.written.append(block)
             }
         }
-        for entry in pendingEntries { try delete(Tree.pending, entry.key) }
-        try saveCounters(counters)
-        return pending.count
+        return planned
     }
 
     /// Cuts sorted messages into blocks of about the target size. Blocks of a conversation's
@@ -154,32 +154,32 @@ extension ChatWriter {
         BlockCompressor(dictionary: try dictionaries.newest()?.dictionary)
     }
 
-    /// The compressor for this sealing pass: with the newest dictionary, or with a new one built
-    /// from the pending texts when one is due (none yet, the newest damaged, or the store grown
-    /// `dictionaryRebuildGrowth`-fold since it was made) and they are enough to build it.
-    func dictionaryForSealing() throws -> BlockCompressor {
+    /// The dictionary for this sealing pass: the newest one, or a new one built from the pending
+    /// texts when one is due (none yet, the newest damaged, or the store grown
+    /// `dictionaryRebuildGrowth`-fold since it was made) and they are enough to build it. A new
+    /// one is only returned (`toStore`); applying the plan stores it.
+    func dictionaryForSealing() throws -> SealingDictionary {
         let newest: (id: UInt32, dictionary: BlockDictionary?)?
         do {
             newest = try dictionaries.newest()
         } catch ParleyError.corruptRecord(let tree, _) where tree == Tree.dictionaries {
             // A damaged key gives no next id: seal without a dictionary rather than not at all.
-            return BlockCompressor(dictionary: nil)
+            return SealingDictionary(compressor: BlockCompressor(dictionary: nil), toStore: nil, newestID: nil)
         }
+        let unchanged = SealingDictionary(
+            compressor: BlockCompressor(dictionary: newest?.dictionary), toStore: nil, newestID: newest?.id)
         let rawBytes = try counters().rawBytes
         // Never below the minimum sample, so a dictionary made from nearly nothing is not rebuilt
         // at every pass.
         let base = max(newest?.dictionary?.madeAtBytes ?? 0, Int64(clamping: store.dictionaryMinimumSample))
         let due = base.multipliedReportingOverflow(by: Self.dictionaryRebuildGrowth)
-        if let current = newest?.dictionary, due.overflow || rawBytes < due.partialValue {
-            return BlockCompressor(dictionary: current)
-        }
+        if newest?.dictionary != nil, due.overflow || rawBytes < due.partialValue { return unchanged }
         let id = (newest?.id ?? 0).addingReportingOverflow(1)
         guard !id.overflow, let bytes = BlockDictionaryBuilder.build(from: try pendingTextSample(), minimumSample: store.dictionaryMinimumSample) else {
-            return BlockCompressor(dictionary: newest?.dictionary)
+            return unchanged
         }
         let made = BlockDictionary(id: id.partialValue, bytes: bytes, madeAtBytes: rawBytes)
-        try put(Tree.dictionaries, Key.dictionary(made.id), made.encoded())
-        return BlockCompressor(dictionary: made)
+        return SealingDictionary(compressor: BlockCompressor(dictionary: made), toStore: made, newestID: newest?.id)
     }
 
     /// The texts of pending messages, up to the builder's sample size. A pending message that
@@ -201,4 +201,13 @@ extension ChatWriter {
         }
         return texts
     }
+}
+
+/// The dictionary a sealing pass compresses with, and whether it still has to be stored.
+struct SealingDictionary {
+    var compressor: BlockCompressor
+    /// A new dictionary, stored when the plan is applied (its id is the newest's + 1).
+    var toStore: BlockDictionary?
+    /// The newest stored dictionary's id when this was chosen (nil: none).
+    var newestID: UInt32?
 }
