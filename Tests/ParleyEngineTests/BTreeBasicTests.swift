@@ -168,8 +168,9 @@ final class BTreeBasicTests: XCTestCase {
 }
 
 final class MappedReadTests: XCTestCase {
-    /// Read transactions on a real file take the mapping once and read every page in place; on
-    /// the simulated file (no mapping) they ask the file for each page. Both read the same.
+    /// Read transactions on a real file within the resident limit take the mapping once and read
+    /// every page in place; past the limit, and on the simulated file (no mapping), they ask the
+    /// file for each page. All read the same.
     func testReadersOfARealFileReadPagesInPlace() throws {
         let path = try temporaryDirectory(self) + "/mapped.parley"
         for reopen in [false, true] {
@@ -186,6 +187,14 @@ final class MappedReadTests: XCTestCase {
             reader.close()
             engine.close()
         }
+        // A file larger than the resident limit is read page by page, so that every mapped read
+        // is counted against the limit.
+        let limited = try StorageEngine.open(path: path, fileSystem: PosixFileSystem(residentLimit: 64 << 10))
+        let limitedReader = try limited.beginRead()
+        XCTAssertNil(limitedReader.pageReader.mapped)
+        XCTAssertEqual(try limitedReader.get("t", Array("key-2999".utf8)), Array("value-2999".utf8))
+        limitedReader.close()
+        limited.close()
         let disk = SimulatedDisk()
         let simulated = try StorageEngine.open(path: "/sim.parley", fileSystem: SimulatedFileSystem(disk: disk))
         defer { simulated.close() }

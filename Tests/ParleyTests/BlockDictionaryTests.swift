@@ -1,18 +1,9 @@
 import XCTest
 @testable import Parley
+import ParleyEngine
 
-/// SplitMix64: a seeded generator, so a failure replays.
-private struct SeededRandom: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// The engine's SplitMix64: a seeded generator, so a failure replays.
+private typealias SeededRandom = SplitMix64
 
 /// Shared block dictionaries: the builder, the codec against a model, the store's use of them,
 /// damage to a dictionary, and the refusal of other layout versions.

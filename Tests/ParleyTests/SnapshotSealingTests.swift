@@ -1,19 +1,10 @@
 import Foundation
 import XCTest
 @testable import Parley
+import ParleyEngine
 
-/// SplitMix64: a seeded generator, so a failure replays.
-private struct SealRandom: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// The engine's SplitMix64: a seeded generator, so a failure replays.
+private typealias SealRandom = SplitMix64
 
 /// Sealing planned on a snapshot and applied later: whatever was committed in between, every
 /// message is exactly once in pending-or-blocks, blocks never overlap, and the totals stay exact.
