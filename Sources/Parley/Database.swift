@@ -134,7 +134,10 @@ public final class Database: Sendable {
     /// planned on a snapshot, so writers go on while blocks are compressed, then applied in one
     /// short write transaction (`SealPlan`); `afterPlanningConversation` is for tests.
     func maintain(afterPlanningConversation: (() throws -> Void)? = nil) throws {
-        let plan = try read { try $0.planSealing(afterConversation: afterPlanningConversation) }
+        // The plan belongs to writing: its page reads count against the file's resident limit.
+        let snapshot = try storage { try engine.snapshot(readingInPlace: false) }
+        defer { snapshot.close() }
+        let plan = try ChatReader(view: snapshot, store: store).planSealing(afterConversation: afterPlanningConversation)
         try write { chat in
             try chat.applySealing(plan)
             try chat.sweepExpiredState()

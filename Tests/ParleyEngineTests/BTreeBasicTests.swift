@@ -168,9 +168,9 @@ final class BTreeBasicTests: XCTestCase {
 }
 
 final class MappedReadTests: XCTestCase {
-    /// Read transactions on a real file within the resident limit take the mapping once and read
-    /// every page in place; past the limit, and on the simulated file (no mapping), they ask the
-    /// file for each page. All read the same.
+    /// Readers of a real file take the mapping once and read every page in place; work that
+    /// belongs to writing, and every read of the simulated file (no mapping), asks the file for
+    /// each page. All read the same.
     func testReadersOfARealFileReadPagesInPlace() throws {
         let path = try temporaryDirectory(self) + "/mapped.parley"
         for reopen in [false, true] {
@@ -187,14 +187,13 @@ final class MappedReadTests: XCTestCase {
             reader.close()
             engine.close()
         }
-        // A file larger than the resident limit is read page by page, so that every mapped read
-        // is counted against the limit.
-        let limited = try StorageEngine.open(path: path, fileSystem: PosixFileSystem(residentLimit: 64 << 10))
-        let limitedReader = try limited.beginRead()
-        XCTAssertNil(limitedReader.pageReader.mapped)
-        XCTAssertEqual(try limitedReader.get("t", Array("key-2999".utf8)), Array("value-2999".utf8))
-        limitedReader.close()
-        limited.close()
+        // Work that belongs to writing reads page by page, so that the resident limit counts it.
+        let engine = try StorageEngine.open(path: path)
+        let counted = try engine.beginRead(checkingEveryPage: false, readingInPlace: false)
+        XCTAssertNil(counted.pageReader.mapped)
+        XCTAssertEqual(try counted.get("t", Array("key-2999".utf8)), Array("value-2999".utf8))
+        counted.close()
+        engine.close()
         let disk = SimulatedDisk()
         let simulated = try StorageEngine.open(path: "/sim.parley", fileSystem: SimulatedFileSystem(disk: disk))
         defer { simulated.close() }
@@ -206,5 +205,27 @@ final class MappedReadTests: XCTestCase {
         defer { reader.close() }
         XCTAssertNil(reader.pageReader.mapped)
         XCTAssertEqual(try reader.get("t", [1]), [2])
+    }
+}
+
+final class EngineReadModeTests: XCTestCase {
+    /// Readers' snapshots read in place; a write transaction's snapshot reads page by page, so
+    /// the resident limit bounds what ingest keeps mapped.
+    func testWriteTransactionsReadPageByPage() throws {
+        let path = try temporaryDirectory(self) + "/modes.parley"
+        let engine = try Engine.open(path: path)
+        try engine.write { txn in
+            try txn.createTree("t")
+            try txn.put("t", [1], [2])
+        }
+        try engine.checkpoint()
+        let reader = try engine.snapshot()
+        XCTAssertNotNil(reader.view.base.pageReader.mapped)
+        reader.close()
+        let transaction = try engine.beginWrite()
+        XCTAssertNil(transaction.snapshot.view.base.pageReader.mapped)
+        XCTAssertEqual(try transaction.get("t", [1]), [2])
+        transaction.abort()
+        try engine.close()
     }
 }

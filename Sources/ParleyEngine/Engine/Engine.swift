@@ -99,12 +99,17 @@ public final class Engine: @unchecked Sendable {
 
     // MARK: - Transactions
 
-    /// A snapshot of the last commit.
-    public func snapshot() throws -> Snapshot {
+    /// A snapshot of the last commit, reading pages in place through the file's mapping.
+    public func snapshot() throws -> Snapshot { try snapshot(readingInPlace: true) }
+
+    /// A snapshot whose page reads the file's resident limit counts (for work that belongs to
+    /// writing: write transactions and the checkpoint's preparation), or in place (for readers).
+    public func snapshot(readingInPlace: Bool) throws -> Snapshot {
         try state.withLock { state in
             guard !state.closed else { throw EngineError.closed }
             let layers = [state.active] + state.frozen
-            return Snapshot(view: LayeredView(layers: layers, base: try storage.beginRead()))
+            let base = try storage.beginRead(checkingEveryPage: false, readingInPlace: readingInPlace)
+            return Snapshot(view: LayeredView(layers: layers, base: base))
         }
     }
 
@@ -120,7 +125,8 @@ public final class Engine: @unchecked Sendable {
         try gate.acquire()
         do {
             try checkWritable()
-            return Transaction(database: self, snapshot: try snapshot(), durability: durability ?? options.durability)
+            return Transaction(
+                database: self, snapshot: try snapshot(readingInPlace: false), durability: durability ?? options.durability)
         } catch {
             gate.release()
             throw error

@@ -5,7 +5,7 @@
 /// The one write transaction of an `Engine`. Use it from one thread at a time.
 public final class Transaction {
     let database: Engine
-    private let snapshot: Snapshot
+    let snapshot: Snapshot
     var local = MemLayer()
     var operations: [LogOperation] = []
     /// Durability of this commit.

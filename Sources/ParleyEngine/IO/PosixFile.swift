@@ -122,10 +122,9 @@ public final class PosixFile: StorageFile, @unchecked Sendable {
     }
 
     public func mappedBytes(covering length: UInt64) -> MappedBytes? {
-        // Reads through a mapping taken once are not counted against the resident limit, so it
-        // is lent only when everything it covers fits under that limit anyway.
-        guard residentLimit == 0 || length <= UInt64(residentLimit) else { return nil }
-        return state.withLock { state in
+        // Reads through it are not counted against the resident limit: the engine lends it to
+        // readers only (see `StorageEngine.beginRead(checkingEveryPage:readingInPlace:)`).
+        state.withLock { state in
             guard !state.closed, length <= state.knownSize, let mapping = state.mapping, length <= UInt64(mapping.length) else {
                 return nil
             }

@@ -13,13 +13,16 @@ public final class ReadTransaction: @unchecked Sendable {
     private let closedFlag = Locked(false)
     private let descriptors: DescriptorCache
 
-    init(engine: StorageEngine, meta: MetaPage, descriptors: DescriptorCache, checkingEveryPage: Bool = false) {
+    init(
+        engine: StorageEngine, meta: MetaPage, descriptors: DescriptorCache, checkingEveryPage: Bool = false,
+        readingInPlace: Bool = true
+    ) {
         self.engine = engine
         self.meta = meta
         self.descriptors = descriptors
         self.reader = PageReader(
             file: engine.file, pageSize: engine.pageSize, pageCount: meta.pageCount,
-            verified: checkingEveryPage ? nil : engine.verifiedPages, shaped: engine.shapedPages, mapOnce: true)
+            verified: checkingEveryPage ? nil : engine.verifiedPages, shaped: engine.shapedPages, mapOnce: readingInPlace)
     }
 
     deinit { close() }

@@ -200,15 +200,19 @@ public final class StorageEngine: @unchecked Sendable {
     /// Starts a read transaction on the last committed state.
     public func beginRead() throws -> ReadTransaction { try beginRead(checkingEveryPage: false) }
 
-    /// A read transaction that checks every page's checksum on every read (the integrity check).
-    func beginRead(checkingEveryPage: Bool) throws -> ReadTransaction {
+    /// A read transaction; `checkingEveryPage` checks every page's checksum on every read (the
+    /// integrity check). `readingInPlace` reads pages through a mapping taken once, which the
+    /// file's resident limit does not count: for readers, whose pages stay mapped like SQLite's
+    /// mmap; writers and checkpoints read page by page, so what they touch stays under the limit.
+    func beginRead(checkingEveryPage: Bool, readingInPlace: Bool = true) throws -> ReadTransaction {
         let committed: CommittedState = try state.withLock { state in
             guard !state.closed else { throw EngineError.closed }
             state.readers[state.committed.meta.generation, default: 0] += 1
             return state.committed
         }
         return ReadTransaction(
-            engine: self, meta: committed.meta, descriptors: committed.descriptors, checkingEveryPage: checkingEveryPage)
+            engine: self, meta: committed.meta, descriptors: committed.descriptors, checkingEveryPage: checkingEveryPage,
+            readingInPlace: readingInPlace)
     }
 
     /// Runs `body` in a read transaction.
