@@ -59,7 +59,7 @@ struct EngineBench {
         var options = DatabaseOptions()
         options.durability = mode
         let engine = try Engine.open(path: path, options: options)
-        try engine.write { try $0.createTree("m") }
+        _ = try engine.write { try $0.createTree("m") }
         let value = [UInt8](repeating: 0x61, count: 100)
         let counter = Counter()
         let deadline = now() + seconds
@@ -88,7 +88,7 @@ struct EngineBench {
         options.logPreallocation = UInt64(logBytes) + (8 << 20)
         do {
             let engine = try Engine.open(path: path, options: options)
-            try engine.write { try $0.createTree("m") }
+            _ = try engine.write { try $0.createTree("m") }
             let value = [UInt8](repeating: 0x62, count: 200)
             var i = 0
             while engine.logBytes < UInt64(logBytes) {

@@ -60,7 +60,7 @@ final class EngineTests: XCTestCase {
         for mode in Durability.allCases {
             let directory = try temporaryDirectory(self)
             let engine = try Engine.open(path: directory + "/m.parley", options: testOptions(mode, background: true))
-            try engine.write { try $0.createTree("t") }
+            _ = try engine.write { try $0.createTree("t") }
             for i in 0..<200 {
                 try engine.write(durability: i % 3 == 0 ? .full : nil) { try $0.put("t", [UInt8(i % 256)], [UInt8(i % 7)]) }
             }
@@ -75,7 +75,7 @@ final class EngineTests: XCTestCase {
     func testConcurrentFullCommittersShareSyncs() throws {
         let directory = try temporaryDirectory(self)
         let engine = try Engine.open(path: directory + "/g.parley", options: testOptions(.full, background: true))
-        try engine.write { try $0.createTree("t") }
+        _ = try engine.write { try $0.createTree("t") }
         let failures = Locked<[String]>([])
         DispatchQueue.concurrentPerform(iterations: 4) { thread in
             for i in 0..<100 {
@@ -121,7 +121,7 @@ final class EngineDiskFullTests: XCTestCase {
         let disk = SimulatedDisk()
         let fs = SimulatedFileSystem(disk: disk)
         let engine = try Engine.open(path: "/db", options: testOptions(.full), fileSystem: fs)
-        try engine.write { try $0.createTree("t") }
+        _ = try engine.write { try $0.createTree("t") }
         var committed = 0
         // Fill the preallocated log (64 KiB in these options), then refuse every growth.
         disk.fail(.grow, nth: 1, errno: ENOSPC, persistent: true)

@@ -73,6 +73,10 @@ enum MessageCodec {
             metadata: metadata, attachments: attachments)
     }
 
+    /// The largest pending value an append accepts: the message limit (which counts the fields
+    /// and one byte of the sender's length) plus the longest sender and its length's second byte.
+    static let maximumPendingBytes = Limits.maximumMessageBytes + Limits.maximumNameBytes + 1
+
     /// A pending message's value: sender, then the fields.
     static func encodePending(_ message: Message) -> [UInt8] {
         var writer = ByteWriter(capacity: message.text.utf8.count + 32)

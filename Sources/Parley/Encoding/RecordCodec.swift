@@ -187,7 +187,7 @@ struct ConversationRecord: Equatable {
             self.members = members
             switch try reader.byte() {
             case 0: lastMessage = nil
-            case 1: lastMessage = try reader.bytesWithLength(limit: Limits.maximumMessageBytes + 2 * Limits.maximumNameBytes + 16)
+            case 1: lastMessage = try reader.bytesWithLength(limit: MessageCodec.maximumPendingBytes)
             default: throw DecodeFailure("bad last-message flag")
             }
             guard (lastMessage == nil) == (lastPosition == nil) else { throw DecodeFailure("the newest message's copy disagrees with its position") }
@@ -252,18 +252,12 @@ extension ConversationRecord {
     /// The index of `handle` in ``members``, compared as bytes (as handles are stored: Swift's
     /// String equality would merge canonically equivalent spellings that are different users).
     func memberIndex(_ handle: String) -> Int? {
-        var low = 0
-        var high = members.count
-        while low < high {
-            let middle = (low + high) / 2
-            let order = compareUTF8(members[middle].handle, handle)
-            if order == 0 { return middle }
-            if order < 0 { low = middle + 1 } else { high = middle }
-        }
-        return nil
+        let index = memberInsertionIndex(handle)
+        guard index < members.count, compareUTF8(members[index].handle, handle) == 0 else { return nil }
+        return index
     }
 
-    /// Where `handle` belongs in ``members`` to keep them in byte order.
+    /// Where `handle` is, or belongs, in ``members`` to keep them in byte order.
     func memberInsertionIndex(_ handle: String) -> Int {
         var low = 0
         var high = members.count
@@ -280,22 +274,6 @@ extension ConversationRecord {
     func newestMessage(_ id: ConversationID) throws -> Message? {
         guard let lastPosition, let lastMessage else { return nil }
         return try MessageCodec.decodePending(lastMessage, conversation: id, position: lastPosition)
-    }
-}
-
-enum PositionCodec {
-    static func encode(_ position: MessagePosition) -> [UInt8] {
-        var out: [UInt8] = []
-        Key.appendBE(orderedBits(position.createdAt), to: &out)
-        Key.appendBE(position.id.rawValue, to: &out)
-        return out
-    }
-
-    static func decode(_ bytes: [UInt8], tree: String) throws -> MessagePosition {
-        guard bytes.count == 16 else { throw ParleyError.corruptRecord(tree: tree, reason: "a position must be 16 bytes") }
-        return MessagePosition(
-            createdAt: timestamp(fromOrderedBits: Key.readBE(bytes[0..<8])),
-            id: MessageID(rawValue: Key.readBE(bytes[8..<16])))
     }
 }
 

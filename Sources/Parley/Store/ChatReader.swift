@@ -143,9 +143,17 @@ public class ChatReader {
         if let bytes = try storage({ try view.get(Tree.pending, key) }) {
             return try MessageCodec.decodePending(bytes, conversation: conversation, position: position)
         }
-        let stream = try storage { try MessageStream(view: view, dictionaries: dictionaries, decoded: store.decodedBlocks, conversation: conversation, forward: true, from: before(position)) }
+        let stream = try storage { try messageStream(conversation, forward: true, from: before(position)) }
         guard let found = try storage({ try stream.next() }), found.position == position else { return nil }
         return found
+    }
+
+    /// A walk over a conversation's messages through the store's dictionaries and its cache of
+    /// decoded blocks (see ``MessageStream``).
+    func messageStream(_ conversation: ConversationID, forward: Bool, from start: MessagePosition?) throws -> MessageStream {
+        try MessageStream(
+            view: view, dictionaries: dictionaries, decoded: store.decodedBlocks, conversation: conversation, forward: forward,
+            from: start)
     }
 
     /// The position just before `position` (so a stream "after" it starts at it).
@@ -172,7 +180,7 @@ public class ChatReader {
         guard limit > 0 else { return out }
         let forward = query.order == .oldestFirst
         let stream = try storage {
-            try MessageStream(view: view, dictionaries: dictionaries, decoded: store.decodedBlocks, conversation: conversation, forward: forward, from: forward ? lower : upper)
+            try messageStream(conversation, forward: forward, from: forward ? lower : upper)
         }
         while out.count < limit, let message = try storage({ try stream.next() }) {
             if forward, let upper, message.position >= upper { break }
@@ -190,7 +198,7 @@ public class ChatReader {
         try requireConversation(conversation)
         guard indices.lowerBound >= 0 else { throw ParleyError.invalidArgument("indices must not be negative") }
         let stream = try storage {
-            try MessageStream(view: view, dictionaries: dictionaries, decoded: store.decodedBlocks, conversation: conversation, forward: order == .oldestFirst, from: nil)
+            try messageStream(conversation, forward: order == .oldestFirst, from: nil)
         }
         guard try storage({ try stream.skip(indices.lowerBound) }) == indices.lowerBound else { return [] }
         var out: [Message] = []
@@ -223,7 +231,7 @@ public class ChatReader {
         let systemOverBudget = tokens > tokenBudget
         var recent: [Message] = []
         var truncated = false
-        let stream = try storage { try MessageStream(view: view, dictionaries: dictionaries, decoded: store.decodedBlocks, conversation: conversation, forward: false, from: nil) }
+        let stream = try storage { try messageStream(conversation, forward: false, from: nil) }
         while let message = try storage({ try stream.next() }) {
             if message.role == .system { continue }
             if tokens + message.tokens > tokenBudget {
@@ -253,7 +261,7 @@ public class ChatReader {
     /// Messages of a conversation at or before `position`.
     func rank(of position: MessagePosition, in conversation: ConversationID, record: ConversationRecord) throws -> Int64 {
         if let last = record.lastPosition, position >= last { return record.messageCount }
-        let stream = try storage { try MessageStream(view: view, dictionaries: dictionaries, decoded: store.decodedBlocks, conversation: conversation, forward: true, from: position) }
+        let stream = try storage { try messageStream(conversation, forward: true, from: position) }
         return record.messageCount - Int64(try storage { try stream.countRemaining() })
     }
 
@@ -349,7 +357,7 @@ public class ChatReader {
                 active += 1
                 guard let id = ConversationID(bytes: Array(entry.key.suffix(16))) else { continue }
                 let from = MessagePosition(createdAt: cutoff, id: MessageID(rawValue: 0))
-                let stream = try storage { try MessageStream(view: view, dictionaries: dictionaries, decoded: store.decodedBlocks, conversation: id, forward: true, from: from) }
+                let stream = try storage { try messageStream(id, forward: true, from: from) }
                 recentMessages += try storage { try stream.countRemaining() }
             }
         }

@@ -86,7 +86,7 @@ extension ChatWriter {
             counters.tokens -= Int64(message.tokens)
         }
         // The newest message may have gone (when every one did); the high-water mark stays.
-        let newest = try storage { try MessageStream(view: view, dictionaries: dictionaries, decoded: store.decodedBlocks, conversation: id, forward: false, from: nil).next() }
+        let newest = try storage { try messageStream(id, forward: false, from: nil).next() }
         record.lastPosition = newest?.position
         record.lastMessage = newest.map { MessageCodec.encodePending($0) }
         adjustMarkers(for: removed.map(\.position).sorted(), by: -1, in: &record)

@@ -31,7 +31,7 @@ final class MessageStream {
 
     /// A stream strictly after `after` (forward) or strictly before `before` (backward).
     init(
-        view: any KeyValueView, dictionaries: StoreBlockDictionaries, decoded: DecodedBlockCache? = nil,
+        view: any KeyValueView, dictionaries: StoreBlockDictionaries, decoded: DecodedBlockCache?,
         conversation: ConversationID, forward: Bool, from start: MessagePosition?
     ) throws {
         self.dictionaries = dictionaries

@@ -90,8 +90,7 @@ public final class Transaction {
         guard value.count <= WriteTransaction.maximumValueLength else {
             throw EngineError.valueTooLarge(length: value.count, maximum: WriteTransaction.maximumValueLength)
         }
-        try requireTree(tree)
-        let existed = try view.get(tree, key) != nil
+        let existed = try view.getExisting(tree, key) != nil
         // In place, so the transaction's own map nodes are changed rather than copied.
         local.trees[tree, default: TreeOverlay()].entries.set(key, .put(value))
         if !existed { local.trees[tree, default: TreeOverlay()].countDelta += 1 }
@@ -102,8 +101,7 @@ public final class Transaction {
     @discardableResult
     public func delete(_ tree: String, _ key: Bytes) throws -> Bool {
         try checkOpen()
-        try requireTree(tree)
-        guard try view.get(tree, key) != nil else { return false }
+        guard try view.getExisting(tree, key) != nil else { return false }
         local.trees[tree, default: TreeOverlay()].entries.set(key, .tombstone)
         local.trees[tree, default: TreeOverlay()].countDelta -= 1
         operations.append(.delete(tree: tree, key: key))

@@ -46,19 +46,6 @@ struct LayeredView {
         return value
     }
 
-    func get(_ tree: String, _ key: Bytes) throws -> Bytes? {
-        let (overlays, baseVisible) = stack(tree)
-        for overlay in overlays {
-            switch overlay.entries.get(key) {
-            case .put(let value)?: return value
-            case .tombstone?: return nil
-            case nil: continue
-            }
-        }
-        guard baseVisible, try base.treeExists(tree) else { return nil }
-        return try base.get(tree, key)
-    }
-
     func count(_ tree: String) throws -> UInt64 {
         let (overlays, baseVisible) = stack(tree)
         var total: Int64 = 0
