@@ -9,6 +9,8 @@ final class LogFormatTests: XCTestCase {
             switch random.next() % 5 {
             case 0: return .createTree("t\(random.next() % 3)")
             case 1: return .dropTree("t\(random.next() % 3)")
+            case 2 where random.next() % 2 == 0:
+                return .insert(tree: "t", key: random.bytes(Int(random.next() % 40)), value: random.bytes(Int(random.next() % 300)))
             case 2: return .put(tree: "t", key: random.bytes(Int(random.next() % 40)), value: random.bytes(Int(random.next() % 300)))
             case 3: return .delete(tree: "t", key: random.bytes(Int(random.next() % 40)))
             default: return .deleteRange(tree: "t", start: random.bytes(3), end: random.bytes(4))
@@ -22,9 +24,10 @@ final class LogFormatTests: XCTestCase {
         var body = Bytes()
         var written: [LogFormat.Record] = []
         var ends: [Int] = []
+        var chain = header.checksum
         for i in 0..<50 {
             let operations = randomOperations(&random)
-            LogFormat.appendRecord(sequence: 11 + UInt64(i), salt: 77, payload: LogOperation.encode(operations), to: &body)
+            chain = LogFormat.appendRecord(sequence: 11 + UInt64(i), salt: 77, previous: chain, payload: LogOperation.encode(operations), to: &body)
             written.append(LogFormat.Record(sequence: 11 + UInt64(i), operations: operations))
             ends.append(body.count)
         }
@@ -51,6 +54,62 @@ final class LogFormatTests: XCTestCase {
         XCTAssertEqual(body.withUnsafeBytes { LogFormat.scan($0, header: .init(identity: identity, salt: 77, baseSequence: 11)) }.records, [])
     }
 
+    /// The stale-record case the chain exists for: records 1…4 are written, record 2 is torn, a new
+    /// writer appends a different record 2 of the same length at the same place (same salt, same
+    /// sequence). Unchained, the stale records 3 and 4 after it would join the run; chained, the new
+    /// record 2 ends it.
+    func testARecordWrittenOverATornOneEndsTheRunBeforeStaleRecordsAfterIt() throws {
+        for version in [LogFormat.unchainedVersion, LogFormat.version] {
+            let header = LogFormat.Header(identity: identity, salt: 9, baseSequence: 0, version: version)
+            func record(_ sequence: UInt64, _ fill: UInt8, after previous: UInt32?, to out: inout Bytes) -> UInt32 {
+                let payload = LogOperation.encode([.put(tree: "t", key: [fill], value: Bytes(repeating: fill, count: 40))])
+                return LogFormat.appendRecord(
+                    sequence: sequence, salt: 9, previous: version == LogFormat.version ? previous : nil, payload: payload, to: &out)
+            }
+            var old = Bytes()
+            var chain = header.checksum
+            for sequence in UInt64(1)...4 { chain = record(sequence, UInt8(sequence), after: chain, to: &old) }
+            let recordSize = old.count / 4
+            // Record 2 torn: its last bytes never reached the disk.
+            var disk = old
+            for i in (2 * recordSize - 5)..<(2 * recordSize) { disk[i] = 0 }
+            let recovered = disk.withUnsafeBytes { LogFormat.scanRun($0, header: header) }
+            XCTAssertEqual(recovered.spans.count, 1)
+            // The new writer continues after record 1 with its own record 2, same length.
+            var replacement = Bytes()
+            _ = record(2, 0xEE, after: recovered.chain, to: &replacement)
+            XCTAssertEqual(replacement.count, recordSize)
+            disk.replaceSubrange(recordSize..<(2 * recordSize), with: replacement)
+            let next = disk.withUnsafeBytes { LogFormat.scan($0, header: header) }
+            if version == LogFormat.version {
+                XCTAssertEqual(next.records.map(\.sequence), [1, 2], "the stale records 3 and 4 must not join a chained log")
+                XCTAssertEqual(next.length, 2 * recordSize)
+            } else {
+                // Why version 1 logs are never appended to.
+                XCTAssertEqual(next.records.map(\.sequence), [1, 2, 3, 4])
+            }
+        }
+    }
+
+    func testTheChainStartsAtTheHeaderAndSpansCarryItOn() {
+        let header = LogFormat.Header(identity: identity, salt: 3, baseSequence: 20)
+        let payload = LogOperation.encode([.insert(tree: "t", key: [1], value: [2])])
+        var body = Bytes()
+        let first = LogFormat.appendRecord(sequence: 21, salt: 3, previous: header.checksum, payload: payload, to: &body)
+        let second = LogFormat.appendRecord(sequence: 22, salt: 3, previous: first, payload: payload, to: &body)
+        let run = body.withUnsafeBytes { LogFormat.scanRun($0, header: header) }
+        XCTAssertEqual(run.spans.map(\.sequence), [21, 22])
+        XCTAssertEqual(run.chain, second)
+        XCTAssertEqual(Bytes().withUnsafeBytes { LogFormat.scanRun($0, header: header) }.chain, header.checksum)
+        // A record chained to anything else (here: not to the header) is not the first of the run.
+        var unchained = Bytes()
+        LogFormat.appendRecord(sequence: 21, salt: 3, previous: 0, payload: payload, to: &unchained)
+        XCTAssertEqual(unchained.withUnsafeBytes { LogFormat.scanRun($0, header: header) }.spans, [])
+        // Another header (another salt or base) starts another chain.
+        let other = LogFormat.Header(identity: identity, salt: 4, baseSequence: 20)
+        XCTAssertNotEqual(other.checksum, header.checksum)
+    }
+
     func testHeaderRejectsForeignAndTornHeaders() {
         let header = LogFormat.Header(identity: identity, salt: 5, baseSequence: 99)
         let bytes = header.encode()
@@ -59,6 +118,11 @@ final class LogFormatTests: XCTestCase {
         var torn = bytes
         torn[40] ^= 1
         XCTAssertNil(torn.withUnsafeBytes { LogFormat.Header.decode($0, identity: identity) })
+        // Version 1 is read (for recovery); an unknown version is not a log this build can read.
+        let older = LogFormat.Header(identity: identity, salt: 5, baseSequence: 99, version: 1)
+        XCTAssertEqual(older.encode().withUnsafeBytes { LogFormat.Header.decode($0, identity: identity) }?.version, 1)
+        let newer = LogFormat.Header(identity: identity, salt: 5, baseSequence: 99, version: 3)
+        XCTAssertNil(newer.encode().withUnsafeBytes { LogFormat.Header.decode($0, identity: identity) })
     }
 
     func testMalformedPayloadsAreRejected() {

@@ -12,7 +12,8 @@
 // - The log is reset (new salt) only while the writer gate is held and after the B+trees hold
 //   every record in it.
 // - Recovery = newest valid meta page + replay of the longest valid run of log records after its
-//   sequence number, written into the trees at once; then the log is reset.
+//   sequence number into the active memtable layer; the log is kept and continues after that run
+//   (Engine+Recovery.swift). A version-1 log is written into the trees and reset instead.
 
 import Glibc
 
@@ -57,19 +58,33 @@ public final class Engine: @unchecked Sendable {
     ) throws -> Engine {
         let storage = try StorageEngine.open(path: path, options: options.storage, fileSystem: fileSystem)
         do {
-            let (log, records) = try WriteAheadLog.open(
+            var recovered: MemLayer?
+            let (log, kept) = try WriteAheadLog.open(
                 path: logPath(for: path), fileSystem: fileSystem, identity: storage.identity,
                 checkpointed: storage.logSequence, preallocate: options.logPreallocation,
-                growthStep: options.logGrowthStep)
-            if let last = records.last {
-                try storage.write { txn in
-                    for record in records { try Self.apply(record.operations, to: txn) }
-                    txn.logSequence = last.sequence
+                growthStep: options.logGrowthStep
+            ) { header, body, spans in
+                guard header.version == LogFormat.version else {
+                    try writeUnchained(body: body, spans: spans, into: storage, logPath: logPath(for: path))
+                    return false
+                }
+                let base = try storage.beginRead()
+                defer { base.close() }
+                recovered = try recoveredLayer(body: body, spans: spans, base: base, logPath: logPath(for: path))
+                return true
+            }
+            // A kept log continues after its records, which the memtable now holds; otherwise the
+            // trees hold everything and the log starts again.
+            if !kept { try log.reset(base: storage.logSequence) }
+            // The background thread starts with the first commit (`startBackgroundWork`).
+            let engine = Engine(path: path, options: options, storage: storage, log: log)
+            if kept, let recovered {
+                engine.state.withLock { state in
+                    state.active = recovered
+                    state.activeSince = monotonicSeconds()
                 }
             }
-            try log.reset(base: storage.logSequence)
-            // The background thread starts with the first commit (`startBackgroundWork`).
-            return Engine(path: path, options: options, storage: storage, log: log)
+            return engine
         } catch {
             storage.close()
             throw error
@@ -89,7 +104,7 @@ public final class Engine: @unchecked Sendable {
             switch operation {
             case .createTree(let tree): try txn.createTree(tree)
             case .dropTree(let tree): if try txn.treeExists(tree) { try txn.dropTree(tree) }
-            case .put(let tree, let key, let value): try txn.put(tree, key, value)
+            case .put(let tree, let key, let value), .insert(let tree, let key, let value): try txn.put(tree, key, value)
             case .delete(let tree, let key): try txn.delete(tree, key)
             case .deleteRange(let tree, let start, let end):
                 for key in try txn.cursor(tree).keys(from: start, to: end) { try txn.delete(tree, key) }

@@ -94,7 +94,8 @@ public final class Transaction {
         // In place, so the transaction's own map nodes are changed rather than copied.
         local.trees[tree, default: TreeOverlay()].entries.set(key, .put(value))
         if !existed { local.trees[tree, default: TreeOverlay()].countDelta += 1 }
-        operations.append(.put(tree: tree, key: key, value: value))
+        // Whether the key is new is logged, so replay counts entries without reading the trees.
+        operations.append(existed ? .put(tree: tree, key: key, value: value) : .insert(tree: tree, key: key, value: value))
     }
 
     /// Removes `key`; true when it was there.

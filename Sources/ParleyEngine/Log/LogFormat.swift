@@ -4,12 +4,19 @@
 //   magic "PARLEYWL" | version u32 | reserved u32 | database identity (16) | salt u64 |
 //   base sequence u64 (the record after it is the first this log may hold) | CRC-32C u32 of all before
 // Record: payload length u32 | CRC-32C u32 | sequence u64 | payload
-//   The CRC covers the salt, the sequence, the length and the payload, so a record left from before
-//   the last reset (another salt), a torn record, or one from another database fails it.
+//   Version 2 (written today): the CRC covers the previous record's CRC (the header's CRC for the
+//   first record), the salt, the sequence, the length and the payload. The chain is what lets a
+//   recovered log be kept and appended to: a record written after a torn tail changes the CRC the
+//   next stale record on disk was chained to, so that stale record can never join the run.
+//   Version 1 (read once, for recovery): the same without the previous CRC; such a log is never
+//   appended to (open writes its records into the trees and resets the log).
 
 enum LogFormat {
     static let magic: Bytes = Array("PARLEYWL".utf8)
-    static let version: UInt32 = 1
+    /// The version this build writes.
+    static let version: UInt32 = 2
+    /// The unchained version an older build wrote, read for recovery only.
+    static let unchainedVersion: UInt32 = 1
     static let headerSize = 4096
     static let headerFieldsSize = 52
     static let recordHeaderSize = 16
@@ -20,12 +27,20 @@ enum LogFormat {
         var identity: Bytes
         var salt: UInt64
         var baseSequence: UInt64
+        var version: UInt32 = LogFormat.version
+
+        init(identity: Bytes, salt: UInt64, baseSequence: UInt64, version: UInt32 = LogFormat.version) {
+            self.identity = identity
+            self.salt = salt
+            self.baseSequence = baseSequence
+            self.version = version
+        }
 
         func encode() -> Bytes {
             var out = Bytes()
             out.reserveCapacity(LogFormat.headerSize)
             out.append(contentsOf: LogFormat.magic)
-            out.appendLE(LogFormat.version)
+            out.appendLE(version)
             out.appendLE(UInt32(0))
             out.append(contentsOf: identity.prefix(16))
             out.appendLE(salt)
@@ -35,36 +50,54 @@ enum LogFormat {
             return out
         }
 
-        /// Decodes a header, or nil when it is torn, foreign or not a log header.
+        /// The CRC of the header's fields: what the first record's CRC is chained to.
+        var checksum: UInt32 { CRC32C.checksum(Array(encode().prefix(48))) }
+
+        /// Decodes a header of either version, or nil when it is torn, foreign, of an unknown
+        /// version or not a log header.
         static func decode(_ bytes: UnsafeRawBufferPointer, identity: Bytes) -> Header? {
             guard bytes.count >= LogFormat.headerFieldsSize else { return nil }
+            let version = bytes.loadLE(UInt32.self, at: 8)
             guard Array(bytes[0..<8]) == LogFormat.magic,
-                  bytes.loadLE(UInt32.self, at: 8) == LogFormat.version else { return nil }
+                  version == LogFormat.version || version == LogFormat.unchainedVersion else { return nil }
             let stored = bytes.loadLE(UInt32.self, at: 48)
             guard stored == CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<48])) else { return nil }
             let header = Header(
                 identity: Array(bytes[16..<32]), salt: bytes.loadLE(UInt64.self, at: 32),
-                baseSequence: bytes.loadLE(UInt64.self, at: 40))
+                baseSequence: bytes.loadLE(UInt64.self, at: 40), version: version)
             return header.identity == identity ? header : nil
         }
     }
 
-    static func recordChecksum(salt: UInt64, sequence: UInt64, payload: UnsafeRawBufferPointer) -> UInt32 {
-        var prefix = Bytes()
-        prefix.reserveCapacity(20)
-        prefix.appendLE(salt)
-        prefix.appendLE(sequence)
-        prefix.appendLE(UInt32(payload.count))
-        return CRC32C.checksum(payload, continuing: CRC32C.checksum(prefix))
+    /// A record's CRC. `previous` is the chain (the previous record's CRC, or the header's), nil for
+    /// a version-1 record, which is not chained.
+    static func recordChecksum(previous: UInt32?, salt: UInt64, sequence: UInt64, payload: UnsafeRawBufferPointer) -> UInt32 {
+        // 24 bytes on the stack: this runs once per record at every commit and every recovery.
+        var prefix: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        return withUnsafeMutableBytes(of: &prefix) { raw in
+            var at = 0
+            if let previous {
+                raw.storeBytes(of: previous.littleEndian, toByteOffset: 0, as: UInt32.self)
+                at = 4
+            }
+            raw.storeBytes(of: salt.littleEndian, toByteOffset: at, as: UInt64.self)
+            raw.storeBytes(of: sequence.littleEndian, toByteOffset: at + 8, as: UInt64.self)
+            raw.storeBytes(of: UInt32(truncatingIfNeeded: payload.count).littleEndian, toByteOffset: at + 16, as: UInt32.self)
+            let head = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<(at + 20)]))
+            return CRC32C.checksum(payload, continuing: head)
+        }
     }
 
-    /// Appends one framed record to `out`.
-    static func appendRecord(sequence: UInt64, salt: UInt64, payload: Bytes, to out: inout Bytes) {
-        let checksum = payload.withUnsafeBytes { recordChecksum(salt: salt, sequence: sequence, payload: $0) }
+    /// Appends one framed record to `out` and returns its CRC (the chain for the next record).
+    /// `previous` nil writes an unchained, version-1 record (tests of the upgrade path only).
+    @discardableResult
+    static func appendRecord(sequence: UInt64, salt: UInt64, previous: UInt32?, payload: Bytes, to out: inout Bytes) -> UInt32 {
+        let checksum = payload.withUnsafeBytes { recordChecksum(previous: previous, salt: salt, sequence: sequence, payload: $0) }
         out.appendLE(UInt32(payload.count))
         out.appendLE(checksum)
         out.appendLE(sequence)
         out.append(contentsOf: payload)
+        return checksum
     }
 
     /// A record read back from the log.
@@ -73,24 +106,55 @@ enum LogFormat {
         var operations: [LogOperation]
     }
 
-    /// Reads the longest valid run of records from `body` (the log after its header), starting at
-    /// sequence `header.baseSequence + 1`. Returns the records and the byte length of the run.
-    static func scan(_ body: UnsafeRawBufferPointer, header: Header) -> (records: [Record], length: Int) {
-        var records: [Record] = []
+    /// Where a valid record's payload lies in the scanned body.
+    struct Span: Equatable {
+        var sequence: UInt64
+        var payload: Range<Int>
+    }
+
+    /// The longest valid run of a log body: its records, its byte length, and the CRC of its last
+    /// record (the header's when it is empty), which the next record appended must chain to.
+    struct Run {
+        var spans: [Span]
+        var length: Int
+        var chain: UInt32
+    }
+
+    /// Finds the longest valid run of records in `body` (the log after its header), starting at
+    /// sequence `header.baseSequence + 1`: lengths in bounds, CRCs (chained in version 2) matching,
+    /// sequences consecutive, payloads well formed. Allocates only the list of spans.
+    static func scanRun(_ body: UnsafeRawBufferPointer, header: Header) -> Run {
+        var spans: [Span] = []
         var offset = 0
         var expected = header.baseSequence &+ 1
+        let chained = header.version != unchainedVersion
+        var chain = header.checksum
         while body.count - offset >= recordHeaderSize {
             let length = Int(body.loadLE(UInt32.self, at: offset))
             let checksum = body.loadLE(UInt32.self, at: offset + 4)
             let sequence = body.loadLE(UInt64.self, at: offset + 8)
             guard length <= maximumPayload, length <= body.count - offset - recordHeaderSize, sequence == expected else { break }
-            let payload = UnsafeRawBufferPointer(rebasing: body[(offset + recordHeaderSize)..<(offset + recordHeaderSize + length)])
-            guard recordChecksum(salt: header.salt, sequence: sequence, payload: payload) == checksum,
-                  let operations = LogOperation.decode(payload) else { break }
-            records.append(Record(sequence: sequence, operations: operations))
-            offset += recordHeaderSize + length
+            let range = (offset + recordHeaderSize)..<(offset + recordHeaderSize + length)
+            let payload = UnsafeRawBufferPointer(rebasing: body[range])
+            guard recordChecksum(previous: chained ? chain : nil, salt: header.salt, sequence: sequence, payload: payload) == checksum,
+                  LogOperation.isWellFormed(payload) else { break }
+            spans.append(Span(sequence: sequence, payload: range))
+            chain = checksum
+            offset = range.upperBound
             expected &+= 1
         }
-        return (records, offset)
+        return Run(spans: spans, length: offset, chain: chain)
+    }
+
+    /// `scanRun` with every record's operations decoded.
+    static func scan(_ body: UnsafeRawBufferPointer, header: Header) -> (records: [Record], length: Int) {
+        let run = scanRun(body, header: header)
+        var records: [Record] = []
+        for span in run.spans {
+            // Well formed (checked by the scan), so the decoding succeeds.
+            guard let operations = LogOperation.decode(UnsafeRawBufferPointer(rebasing: body[span.payload])) else { break }
+            records.append(Record(sequence: span.sequence, operations: operations))
+        }
+        return (records, run.length)
     }
 }

@@ -9,6 +9,9 @@ public enum LogOperation: Equatable, Sendable {
     case createTree(String)
     case dropTree(String)
     case put(tree: String, key: Bytes, value: Bytes)
+    /// A put of a key that was absent before it (log version 2): replay counts the tree's entries
+    /// from the operations alone, without looking keys up in the B+trees.
+    case insert(tree: String, key: Bytes, value: Bytes)
     case delete(tree: String, key: Bytes)
     /// Removes every key `k` with `start <= k < end`.
     case deleteRange(tree: String, start: Bytes, end: Bytes)
@@ -18,6 +21,7 @@ public enum LogOperation: Equatable, Sendable {
     private static let putCode: UInt8 = 3
     private static let deleteCode: UInt8 = 4
     private static let rangeCode: UInt8 = 5
+    private static let insertCode: UInt8 = 6
 
     func encode(into out: inout Bytes) {
         func string(_ bytes: Bytes) {
@@ -31,8 +35,8 @@ public enum LogOperation: Equatable, Sendable {
         case .dropTree(let tree):
             out.append(Self.dropCode)
             string(Array(tree.utf8))
-        case .put(let tree, let key, let value):
-            out.append(Self.putCode)
+        case .put(let tree, let key, let value), .insert(let tree, let key, let value):
+            if case .insert = self { out.append(Self.insertCode) } else { out.append(Self.putCode) }
             string(Array(tree.utf8))
             string(key)
             string(value)
@@ -75,9 +79,9 @@ public enum LogOperation: Equatable, Sendable {
             switch code {
             case createCode: operations.append(.createTree(tree))
             case dropCode: operations.append(.dropTree(tree))
-            case putCode:
+            case putCode, insertCode:
                 guard let key = bytes(), let value = bytes() else { return nil }
-                operations.append(.put(tree: tree, key: key, value: value))
+                operations.append(code == putCode ? .put(tree: tree, key: key, value: value) : .insert(tree: tree, key: key, value: value))
             case deleteCode:
                 guard let key = bytes() else { return nil }
                 operations.append(.delete(tree: tree, key: key))
@@ -89,5 +93,68 @@ public enum LogOperation: Equatable, Sendable {
             }
         }
         return operations
+    }
+
+    // MARK: - Decoding in place (recovery)
+
+    /// What an operation is, for `forEach`.
+    enum Kind {
+        case createTree, dropTree, put, insert, delete, deleteRange
+    }
+
+    /// One operation as slices of its payload: no allocation. `key` and `value` are empty where the
+    /// kind has none; a range's start is `key` and its end `value`.
+    struct Fields {
+        var kind: Kind
+        var tree: UnsafeRawBufferPointer
+        var key: UnsafeRawBufferPointer
+        var value: UnsafeRawBufferPointer
+    }
+
+    /// Calls `body` with each operation of `payload` in order; false (having stopped) when the
+    /// payload is malformed. Bounds are checked before any slice is taken.
+    @discardableResult
+    static func forEach(_ payload: UnsafeRawBufferPointer, _ body: (Fields) throws -> Void) rethrows -> Bool {
+        var offset = 0
+        let empty = UnsafeRawBufferPointer(rebasing: payload[0..<0])
+        func slice() -> UnsafeRawBufferPointer? {
+            guard let length = Varint.read(payload, at: &offset), length <= UInt64(payload.count - offset) else { return nil }
+            let start = offset
+            offset += Int(length)
+            return UnsafeRawBufferPointer(rebasing: payload[start..<offset])
+        }
+        while offset < payload.count {
+            let code = payload[offset]
+            offset += 1
+            guard let tree = slice(), !tree.isEmpty else { return false }
+            switch code {
+            case createCode: try body(Fields(kind: .createTree, tree: tree, key: empty, value: empty))
+            case dropCode: try body(Fields(kind: .dropTree, tree: tree, key: empty, value: empty))
+            case putCode, insertCode, rangeCode:
+                guard let key = slice(), let value = slice() else { return false }
+                let kind: Kind = code == putCode ? .put : code == insertCode ? .insert : .deleteRange
+                try body(Fields(kind: kind, tree: tree, key: key, value: value))
+            case deleteCode:
+                guard let key = slice() else { return false }
+                try body(Fields(kind: .delete, tree: tree, key: key, value: empty))
+            default:
+                return false
+            }
+        }
+        return true
+    }
+
+    /// True when `payload` decodes: every opcode known, every length within it, every tree name
+    /// valid UTF-8 of at least one byte.
+    static func isWellFormed(_ payload: UnsafeRawBufferPointer) -> Bool {
+        var namesValid = true
+        // A record names few trees, over and over: each distinct name is validated once.
+        var lastValid: UnsafeRawBufferPointer?
+        let structured = forEach(payload) { fields in
+            if let lastValid, lastValid.elementsEqual(fields.tree) { return }
+            if namesValid, String(validating: fields.tree, as: UTF8.self) == nil { namesValid = false }
+            lastValid = fields.tree
+        }
+        return structured && namesValid
     }
 }

@@ -18,6 +18,9 @@
 // - A reset writes the new header (new salt, new base sequence) and syncs it before any record
 //   after it is written, so old records can never be read as new ones. A log not yet prepared
 //   takes the new header in memory only; `prepare` writes it before the first record.
+// - Each record's CRC is chained to the previous one's (`chain`), so a log recovered at open can be
+//   kept and appended to at the end of its valid run: a stale record past a torn tail was chained
+//   to a CRC the new record replaced, and no longer joins the run.
 
 import Glibc
 
@@ -41,6 +44,8 @@ final class WriteAheadLog: @unchecked Sendable {
     /// True once `header` is durable in `file` and the file's directory entry is durable.
     private var prepared = false
     private var header: LogFormat.Header
+    /// The CRC the next record appended is chained to (the last record's, or the header's).
+    private var chain: UInt32
     /// File offset where the next record goes.
     private var writeOffset: UInt64
     /// Records appended but not yet written (async commits), and the sequence of the last one.
@@ -66,6 +71,7 @@ final class WriteAheadLog: @unchecked Sendable {
         self.fileSystem = fileSystem
         self.identity = identity
         self.header = header
+        self.chain = header.checksum
         self.writeOffset = UInt64(LogFormat.headerSize)
         self.lastAppended = lastSequence
         self.lastWritten = lastSequence
@@ -98,46 +104,82 @@ final class WriteAheadLog: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    /// Opens the log beside a database and reads its valid records after `checkpointed`. A missing
-    /// log is not created here (the first record creates it); a log whose header is torn or belongs
-    /// to another database holds nothing. Nothing is written or synced.
+    /// Opens the log beside a database and hands its valid records after `checkpointed` to
+    /// `replay` (header, log body, the records' spans in it), which returns true when it kept them in
+    /// memory (the memtable) and false when it wrote them into the trees. Kept records stay in the
+    /// log, which continues after them: same salt, the chain from the last one, the next sequence.
+    /// Otherwise the log starts again empty (the caller resets it). A missing log is not created
+    /// here (the first record creates it); a log whose header is torn or belongs to another
+    /// database holds nothing. Nothing is written or synced.
     static func open(
         path: String, fileSystem: any FileSystem, identity: Bytes, checkpointed: UInt64,
-        preallocate: UInt64, growthStep: UInt64
-    ) throws -> (WriteAheadLog, [LogFormat.Record]) {
+        preallocate: UInt64, growthStep: UInt64,
+        replay: (LogFormat.Header, UnsafeRawBufferPointer, ArraySlice<LogFormat.Span>) throws -> Bool
+    ) throws -> (log: WriteAheadLog, kept: Bool) {
         var header = LogFormat.Header(identity: identity, salt: 0, baseSequence: checkpointed)
         guard fileSystem.fileExists(at: path) else {
             let log = WriteAheadLog(
                 path: path, file: nil, fileSystem: fileSystem, identity: identity, header: header,
                 lastSequence: checkpointed, allocatedSize: 0, preallocation: preallocate, growthStep: growthStep)
-            return (log, [])
+            return (log, false)
         }
         let file = try fileSystem.openFile(at: path, .existing)
         do {
-            var records: [LogFormat.Record] = []
             let size = try file.size()
+            var continued: (header: LogFormat.Header, run: LogFormat.Run, last: UInt64)?
             if size >= UInt64(LogFormat.headerSize),
                let found = try file.withBytes(at: 0, count: LogFormat.headerSize, { LogFormat.Header.decode($0, identity: identity) }) {
-                let body = try file.withBytes(at: UInt64(LogFormat.headerSize), count: Int(size) - LogFormat.headerSize) {
-                    LogFormat.scan($0, header: found).records
+                let bodySize = try checkedBodySize(size, path: path)
+                try file.withBytes(at: UInt64(LogFormat.headerSize), count: bodySize) { body in
+                    let run = LogFormat.scanRun(body, header: found)
+                    // Records the trees already hold must be a prefix, and what follows must start
+                    // right after the trees' sequence; otherwise the log is not this state's.
+                    let newer = run.spans.drop { $0.sequence <= checkpointed }
+                    guard let first = newer.first, first.sequence == checkpointed &+ 1, let last = newer.last else { return }
+                    let kept = try replay(found, body, newer)
+                    // Only a chained log is appended to (an unchained one cannot tell a stale tail).
+                    if kept, found.version == LogFormat.version { continued = (found, run, last.sequence) }
                 }
-                records = body.filter { $0.sequence > checkpointed }
-                // Records the trees already hold must be a prefix, and what follows must start
-                // right after the trees' sequence; otherwise the log is not this state's.
-                if let first = records.first, first.sequence != checkpointed &+ 1 { records = [] }
                 // Remembered so that the next salt differs from the one on disk.
                 header.salt = found.salt
             }
-            // Whatever was read, the log starts again empty after the caller's recovery; the
-            // first record after it writes a new header first (`prepare`).
+            guard let continued else {
+                // The log starts again empty after the caller's recovery; the first record after
+                // it writes a new header first (`prepare`).
+                let log = WriteAheadLog(
+                    path: path, file: file, fileSystem: fileSystem, identity: identity, header: header,
+                    lastSequence: checkpointed, allocatedSize: size, preallocation: preallocate, growthStep: growthStep)
+                return (log, false)
+            }
             let log = WriteAheadLog(
-                path: path, file: file, fileSystem: fileSystem, identity: identity, header: header,
-                lastSequence: checkpointed, allocatedSize: size, preallocation: preallocate, growthStep: growthStep)
-            return (log, records)
+                path: path, file: file, fileSystem: fileSystem, identity: identity, header: continued.header,
+                lastSequence: continued.last, allocatedSize: size, preallocation: preallocate, growthStep: growthStep)
+            log.continueAfter(continued.run)
+            return (log, true)
         } catch {
             file.close()
             throw error
         }
+    }
+
+    private static func checkedBodySize(_ size: UInt64, path: String) throws -> Int {
+        guard size <= UInt64(Int.max) else { throw EngineError.corruptFile(path: path, reason: "the log is larger than memory can address") }
+        return Int(size) - LogFormat.headerSize
+    }
+
+    /// Appends from now on after `run`, the valid records of the header on disk. The header is the
+    /// one the writer synced before its first record, so the log counts as prepared; the records
+    /// themselves need no sync here (a later fdatasync covers them with the next record, and until
+    /// then they are as durable as their writer left them).
+    private func continueAfter(_ run: LogFormat.Run) {
+        lock()
+        defer { unlock() }
+        prepared = true
+        chain = run.chain
+        writeOffset = UInt64(LogFormat.headerSize) + UInt64(run.length)
+        // What follows the run (a torn or stale tail, zeros, unwritten space) is overwritten by the
+        // next records and the zeros written ahead of them.
+        writtenThrough = writeOffset
     }
 
     @inline(__always) private func lock() { pthread_mutex_lock(mutex) }
@@ -164,6 +206,7 @@ final class WriteAheadLog: @unchecked Sendable {
             }
         }
         header = fresh
+        chain = fresh.checksum
         writeOffset = UInt64(LogFormat.headerSize)
         pending.removeAll(keepingCapacity: true)
         lastAppended = base
@@ -185,13 +228,15 @@ final class WriteAheadLog: @unchecked Sendable {
         if let failure { throw failure }
         let sequence = lastAppended + 1
         let mark = pending.count
-        LogFormat.appendRecord(sequence: sequence, salt: header.salt, payload: payload, to: &pending)
+        let previous = chain
+        chain = LogFormat.appendRecord(sequence: sequence, salt: header.salt, previous: previous, payload: payload, to: &pending)
         if write {
             do {
                 try writePendingLocked(through: sequence)
             } catch EngineError.diskFull(let where_) {
                 // Nothing of this record reached the file: drop it, the commit fails cleanly.
                 pending.removeSubrange(mark...)
+                chain = previous
                 throw EngineError.diskFull(path: where_)
             }
         }

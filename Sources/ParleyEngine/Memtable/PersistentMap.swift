@@ -51,6 +51,26 @@ struct PersistentMap: Sendable {
 
     init() {}
 
+    /// A map of `entries`, whose keys must be strictly increasing (the caller sorts them), built
+    /// balanced in one pass: recovery fills a layer this way instead of one insertion per key.
+    init(sortedUnique entries: [(Bytes, MemValue)]) {
+        var bytes = 0
+        for (key, value) in entries { bytes += Self.nodeCost + Self.storageCost(key) + Self.storageCost(value) }
+        self.count = entries.count
+        self.bytes = bytes
+        self.root = Self.build(entries, entries.startIndex, entries.endIndex)
+    }
+
+    /// The middle entry over the two halves: sizes of sibling subtrees differ by at most one, so
+    /// their heights do too (AVL balance holds without rotations).
+    private static func build(_ entries: [(Bytes, MemValue)], _ low: Int, _ high: Int) -> MapNode? {
+        guard low < high else { return nil }
+        let middle = low + (high - low) / 2
+        let left = build(entries, low, middle)
+        let right = build(entries, middle + 1, high)
+        return MapNode(key: entries[middle].0, value: entries[middle].1, left: left, right: right)
+    }
+
     var isEmptyMap: Bool { root == nil }
 
     func get(_ key: Bytes) -> MemValue? {
