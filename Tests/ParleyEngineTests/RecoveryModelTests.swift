@@ -107,4 +107,49 @@ final class RecoveryModelTests: XCTestCase {
             XCTAssertLessThan(checkpoints, 25, "most cycles recover without a checkpoint")
         }
     }
+
+    /// The layer replay builds (sorted and deduplicated per tree) against the same operations set
+    /// one by one, with keys that share long prefixes, end in zero bytes or are empty, so the
+    /// sort's integer prefixes tie and the full comparison decides.
+    func testTheReplayedLayerEqualsOneSetPerOperation() throws {
+        var random = SeededRandom(seed: 99)
+        let storage = try StorageEngine.open(path: "/db", options: EngineOptions(pageSize: 1024, growthStep: 8192),
+                                             fileSystem: SimulatedFileSystem(disk: SimulatedDisk()))
+        defer { storage.close() }
+        let stems: [Bytes] = [[], [0], [0, 0], Bytes(repeating: 7, count: 23), Bytes(repeating: 7, count: 24),
+                              Bytes(repeating: 7, count: 25), Bytes(repeating: 7, count: 24) + [0], Bytes(repeating: 0xFF, count: 30)]
+        for round in 0..<20 {
+            var body = Bytes()
+            var spans: [LogFormat.Span] = []
+            var expected = PersistentMap()
+            for sequence in 1...(1 + UInt64(random.next() % 30)) {
+                var operations: [LogOperation] = []
+                for _ in 0..<(1 + Int(random.next() % 20)) {
+                    var key = stems[Int(random.next() % UInt64(stems.count))]
+                    if random.next() % 2 == 0 { key.append(UInt8(truncatingIfNeeded: random.next() % 3)) }
+                    if random.next() % 4 == 0 {
+                        operations.append(.delete(tree: "t", key: key))
+                        expected.set(key, .tombstone)
+                    } else {
+                        let value = random.bytes(Int(random.next() % 5))
+                        operations.append(random.next() % 2 == 0 ? .put(tree: "t", key: key, value: value) : .insert(tree: "t", key: key, value: value))
+                        expected.set(key, .put(value))
+                    }
+                }
+                let payload = LogOperation.encode(operations)
+                spans.append(LogFormat.Span(sequence: sequence, payload: body.count..<(body.count + payload.count)))
+                body.append(contentsOf: payload)
+            }
+            let base = try storage.beginRead()
+            defer { base.close() }
+            let layer = try body.withUnsafeBytes {
+                try Engine.recoveredLayer(body: $0, spans: spans[...], base: base, logPath: "/db-wal")
+            }
+            let built = try XCTUnwrap(layer.trees["t"]).entries
+            XCTAssertEqual(built.entries().map(\.0), expected.entries().map(\.0), "round \(round)")
+            XCTAssertEqual(built.entries().map(\.1), expected.entries().map(\.1), "round \(round)")
+            XCTAssertEqual(built.count, expected.count)
+            XCTAssertEqual(layer.lastSequence, spans.last?.sequence)
+        }
+    }
 }

@@ -112,21 +112,28 @@ struct RecoveredLayerBuilder {
         guard !unsorted[i].isEmpty else { return }
         let entries = unsorted[i]
         unsorted[i] = []
-        // Sorted by key, then by log position, so the last of equal keys is the newest write.
-        let order = entries.indices.sorted { a, b in
-            let c = compareBytes(entries[a].0, entries[b].0)
-            return c != 0 ? c < 0 : a < b
+        // Sorted by key, then by log position, so the last of equal keys is the newest write. Keys
+        // are compared by their first 24 bytes as integers, and in full only when those agree.
+        var order = entries.indices.map { SortKey(entries[$0].0, position: $0) }
+        order.withUnsafeMutableBufferPointer { order in
+            order.sort { a, b in
+                if a.prefix != b.prefix { return a.prefix < b.prefix }
+                let c = compareBytes(entries[a.position].0, entries[b.position].0)
+                return c != 0 ? c < 0 : a.position < b.position
+            }
+        }
+        // The newest write of each key: the last of each group of equal keys.
+        var newest: [Int] = []
+        newest.reserveCapacity(order.count)
+        for n in order.indices {
+            if n + 1 < order.count, order[n].prefix == order[n + 1].prefix,
+               compareBytes(entries[order[n].position].0, entries[order[n + 1].position].0) == 0 { continue }
+            newest.append(order[n].position)
         }
         if overlays[i].entries.isEmptyMap {
-            var sorted: [(Bytes, MemValue)] = []
-            sorted.reserveCapacity(order.count)
-            for (n, position) in order.enumerated() {
-                if n + 1 < order.count, compareBytes(entries[position].0, entries[order[n + 1]].0) == 0 { continue }
-                sorted.append(entries[position])
-            }
-            overlays[i].entries = PersistentMap(sortedUnique: sorted)
+            overlays[i].entries = PersistentMap(sortedCount: newest.count) { entries[newest[$0]] }
         } else {
-            for position in order { overlays[i].entries.set(entries[position].0, entries[position].1) }
+            for position in newest { overlays[i].entries.set(entries[position].0, entries[position].1) }
         }
     }
 
@@ -138,5 +145,29 @@ struct RecoveredLayerBuilder {
         }
         layer.lastSequence = lastSequence
         return layer
+    }
+}
+
+/// A key's first 24 bytes as three big-endian integers (zero-padded) and its place in the log:
+/// integer comparisons order most keys without reading them again. Keys equal in those bytes
+/// (or one a zero-padded prefix of the other) are compared in full.
+private struct SortKey {
+    var prefix: Prefix
+    var position: Int
+
+    struct Prefix: Comparable {
+        var a: UInt64, b: UInt64, c: UInt64
+        static func < (l: Prefix, r: Prefix) -> Bool { (l.a, l.b, l.c) < (r.a, r.b, r.c) }
+    }
+
+    init(_ key: Bytes, position: Int) {
+        var words: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        key.withUnsafeBytes { bytes in
+            withUnsafeMutableBytes(of: &words) { raw in
+                raw.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes.prefix(24)))
+            }
+        }
+        prefix = Prefix(a: UInt64(bigEndian: words.0), b: UInt64(bigEndian: words.1), c: UInt64(bigEndian: words.2))
+        self.position = position
     }
 }

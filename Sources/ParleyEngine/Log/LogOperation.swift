@@ -152,7 +152,10 @@ public enum LogOperation: Equatable, Sendable {
         var lastValid: UnsafeRawBufferPointer?
         let structured = forEach(payload) { fields in
             if let lastValid, lastValid.elementsEqual(fields.tree) { return }
-            if namesValid, String(validating: fields.tree, as: UTF8.self) == nil { namesValid = false }
+            // ASCII (every name the chat store uses) is valid UTF-8 without building a String.
+            if namesValid, !fields.tree.allSatisfy({ $0 < 0x80 }), String(validating: fields.tree, as: UTF8.self) == nil {
+                namesValid = false
+            }
             lastValid = fields.tree
         }
         return structured && namesValid

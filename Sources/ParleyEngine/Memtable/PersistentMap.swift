@@ -51,24 +51,26 @@ struct PersistentMap: Sendable {
 
     init() {}
 
-    /// A map of `entries`, whose keys must be strictly increasing (the caller sorts them), built
-    /// balanced in one pass: recovery fills a layer this way instead of one insertion per key.
-    init(sortedUnique entries: [(Bytes, MemValue)]) {
+    /// A map of `count` entries, the `i`th given by `entry(i)`, whose keys must be strictly
+    /// increasing with `i` (the caller sorts them), built balanced in one pass: recovery fills a
+    /// layer this way instead of one insertion per key.
+    init(sortedCount count: Int, entry: (Int) -> (Bytes, MemValue)) {
         var bytes = 0
-        for (key, value) in entries { bytes += Self.nodeCost + Self.storageCost(key) + Self.storageCost(value) }
-        self.count = entries.count
+        self.root = Self.build(0, count, entry, &bytes)
+        self.count = count
         self.bytes = bytes
-        self.root = Self.build(entries, entries.startIndex, entries.endIndex)
     }
 
     /// The middle entry over the two halves: sizes of sibling subtrees differ by at most one, so
     /// their heights do too (AVL balance holds without rotations).
-    private static func build(_ entries: [(Bytes, MemValue)], _ low: Int, _ high: Int) -> MapNode? {
+    private static func build(_ low: Int, _ high: Int, _ entry: (Int) -> (Bytes, MemValue), _ bytes: inout Int) -> MapNode? {
         guard low < high else { return nil }
         let middle = low + (high - low) / 2
-        let left = build(entries, low, middle)
-        let right = build(entries, middle + 1, high)
-        return MapNode(key: entries[middle].0, value: entries[middle].1, left: left, right: right)
+        let left = build(low, middle, entry, &bytes)
+        let (key, value) = entry(middle)
+        let right = build(middle + 1, high, entry, &bytes)
+        bytes += nodeCost + storageCost(key) + storageCost(value)
+        return MapNode(key: key, value: value, left: left, right: right)
     }
 
     var isEmptyMap: Bool { root == nil }
