@@ -2,9 +2,9 @@
 //
 // A version-2 log is kept: its records are replayed into one `MemLayer` (no B+tree write, no sync,
 // no log reset), and the next checkpoint moves them into the trees as it does any commit. The layer
-// is built from the records' bytes in place: each operation is sliced out of its payload, keys and
-// values are copied once into the entries, and each tree's entries are sorted and built into a
-// balanced map at once instead of inserted one by one.
+// is built from the records' bytes in place: each operation is sliced out of its payload and kept
+// as offsets into the log, each tree's entries are sorted, and only the newest write of each key is
+// copied out, into a balanced map built at once instead of inserted one by one.
 //
 // Invariants:
 // - Replay gives the layer the commits would have built: operations apply in log order, the last
@@ -22,7 +22,7 @@ extension Engine {
     static func recoveredLayer(
         body: UnsafeRawBufferPointer, spans: ArraySlice<LogFormat.Span>, base: ReadTransaction, logPath: String
     ) throws -> MemLayer {
-        var builder = RecoveredLayerBuilder(base: base)
+        var builder = RecoveredLayerBuilder(base: base, body: body)
         for span in spans {
             let payload = UnsafeRawBufferPointer(rebasing: body[span.payload])
             let wellFormed = try LogOperation.forEach(payload) { try builder.apply($0) }
@@ -50,18 +50,25 @@ extension Engine {
     }
 }
 
-/// Collects a log's operations per tree and builds the layer they make.
+/// Collects a log's operations per tree and builds the layer they make. Entries are kept as
+/// ranges of the log body until a tree's map is built, so a write that a later one replaces (a
+/// conversation's record, rewritten at every append) is never copied: only the newest write of
+/// each key becomes a key and a value on the heap. Use it only while the body is mapped.
 struct RecoveredLayerBuilder {
     private let base: ReadTransaction
+    private let body: UnsafeRawBufferPointer
     /// Trees in order of first appearance: raw name, name, overlay so far, and the entries written
     /// since the overlay's map was last brought up to date, in log order.
     private var names: [Bytes] = []
     private var strings: [String] = []
     private var overlays: [TreeOverlay] = []
-    private var unsorted: [[(Bytes, MemValue)]] = []
+    private var unsorted: [[BodyEntry]] = []
     private var last = -1
 
-    init(base: ReadTransaction) { self.base = base }
+    init(base: ReadTransaction, body: UnsafeRawBufferPointer) {
+        self.base = base
+        self.body = body
+    }
 
     /// The index of tree `name`, added when new (a record names few trees, and mostly the same one
     /// as the operation before).
@@ -79,6 +86,20 @@ struct RecoveredLayerBuilder {
         return last
     }
 
+    /// Where `slice` (a part of `body`) starts in `body`.
+    private func offset(of slice: UnsafeRawBufferPointer) -> Int {
+        guard let start = slice.baseAddress, let origin = body.baseAddress else { return 0 }
+        return origin.distance(to: start)
+    }
+
+    private mutating func collect(_ i: Int, _ operation: LogOperation.Fields, tombstone: Bool) {
+        let key = operation.key
+        unsorted[i].append(BodyEntry(
+            prefix: BodyEntry.Prefix(key), key: offset(of: key), keyCount: key.count,
+            value: tombstone ? -1 : offset(of: operation.value), valueCount: tombstone ? 0 : operation.value.count,
+            position: unsorted[i].count))
+    }
+
     mutating func apply(_ operation: LogOperation.Fields) throws {
         let i = index(of: operation.tree)
         switch operation.kind {
@@ -89,12 +110,12 @@ struct RecoveredLayerBuilder {
             unsorted[i].removeAll()
             overlays[i] = TreeOverlay(exists: false, hidesBelow: true)
         case .put:
-            unsorted[i].append((Bytes(operation.key), .put(Bytes(operation.value))))
+            collect(i, operation, tombstone: false)
         case .insert:
-            unsorted[i].append((Bytes(operation.key), .put(Bytes(operation.value))))
+            collect(i, operation, tombstone: false)
             overlays[i].countDelta += 1
         case .delete:
-            unsorted[i].append((Bytes(operation.key), .tombstone))
+            collect(i, operation, tombstone: true)
             overlays[i].countDelta -= 1
         case .deleteRange:
             // Which keys it removed depends on everything before it: bring the tree up to date.
@@ -107,33 +128,49 @@ struct RecoveredLayerBuilder {
         }
     }
 
+    private func key(_ entry: BodyEntry) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: body[entry.key..<(entry.key + entry.keyCount)])
+    }
+
+    /// The entry as the memtable holds it: its key and value copied out of the body.
+    private func materialize(_ entry: BodyEntry) -> (Bytes, MemValue) {
+        let value: MemValue = entry.value < 0
+            ? .tombstone : .put(Bytes(UnsafeRawBufferPointer(rebasing: body[entry.value..<(entry.value + entry.valueCount)])))
+        return (Bytes(key(entry)), value)
+    }
+
     /// Moves tree `i`'s collected entries into its map: the last write of each key wins.
     private mutating func settle(_ i: Int) {
         guard !unsorted[i].isEmpty else { return }
-        let entries = unsorted[i]
+        var entries = unsorted[i]
         unsorted[i] = []
         // Sorted by key, then by log position, so the last of equal keys is the newest write. Keys
         // are compared by their first 24 bytes as integers, and in full only when those agree.
-        var order = entries.indices.map { SortKey(entries[$0].0, position: $0) }
-        order.withUnsafeMutableBufferPointer { order in
-            order.sort { a, b in
+        let body = self.body
+        entries.withUnsafeMutableBufferPointer { entries in
+            entries.sort { a, b in
                 if a.prefix != b.prefix { return a.prefix < b.prefix }
-                let c = compareBytes(entries[a.position].0, entries[b.position].0)
+                let c = compareBytes(
+                    UnsafeRawBufferPointer(rebasing: body[a.key..<(a.key + a.keyCount)]),
+                    UnsafeRawBufferPointer(rebasing: body[b.key..<(b.key + b.keyCount)]))
                 return c != 0 ? c < 0 : a.position < b.position
             }
         }
         // The newest write of each key: the last of each group of equal keys.
         var newest: [Int] = []
-        newest.reserveCapacity(order.count)
-        for n in order.indices {
-            if n + 1 < order.count, order[n].prefix == order[n + 1].prefix,
-               compareBytes(entries[order[n].position].0, entries[order[n + 1].position].0) == 0 { continue }
-            newest.append(order[n].position)
+        newest.reserveCapacity(entries.count)
+        for n in entries.indices {
+            if n + 1 < entries.count, entries[n].prefix == entries[n + 1].prefix,
+               compareBytes(key(entries[n]), key(entries[n + 1])) == 0 { continue }
+            newest.append(n)
         }
         if overlays[i].entries.isEmptyMap {
-            overlays[i].entries = PersistentMap(sortedCount: newest.count) { entries[newest[$0]] }
+            overlays[i].entries = PersistentMap(sortedCount: newest.count) { materialize(entries[newest[$0]]) }
         } else {
-            for position in newest { overlays[i].entries.set(entries[position].0, entries[position].1) }
+            for n in newest {
+                let (key, value) = materialize(entries[n])
+                overlays[i].entries.set(key, value)
+            }
         }
     }
 
@@ -148,26 +185,33 @@ struct RecoveredLayerBuilder {
     }
 }
 
-/// A key's first 24 bytes as three big-endian integers (zero-padded) and its place in the log:
-/// integer comparisons order most keys without reading them again. Keys equal in those bytes
-/// (or one a zero-padded prefix of the other) are compared in full.
-private struct SortKey {
+/// An entry written to a tree, as offsets into the log body (no copy), with the first 24 bytes of
+/// its key as integers and its place in the log: integer comparisons order most keys without
+/// reading them.
+private struct BodyEntry {
     var prefix: Prefix
+    var key: Int
+    var keyCount: Int
+    /// -1 for a tombstone.
+    var value: Int
+    var valueCount: Int
     var position: Int
 
+    /// A key's first 24 bytes as three big-endian integers, zero-padded: keys equal in those bytes
+    /// (or one a zero-padded prefix of the other) are compared in full.
     struct Prefix: Comparable {
         var a: UInt64, b: UInt64, c: UInt64
-        static func < (l: Prefix, r: Prefix) -> Bool { (l.a, l.b, l.c) < (r.a, r.b, r.c) }
-    }
 
-    init(_ key: Bytes, position: Int) {
-        var words: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        key.withUnsafeBytes { bytes in
+        init(_ key: UnsafeRawBufferPointer) {
+            var words: (UInt64, UInt64, UInt64) = (0, 0, 0)
             withUnsafeMutableBytes(of: &words) { raw in
-                raw.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes.prefix(24)))
+                raw.copyMemory(from: UnsafeRawBufferPointer(rebasing: key.prefix(24)))
             }
+            a = UInt64(bigEndian: words.0)
+            b = UInt64(bigEndian: words.1)
+            c = UInt64(bigEndian: words.2)
         }
-        prefix = Prefix(a: UInt64(bigEndian: words.0), b: UInt64(bigEndian: words.1), c: UInt64(bigEndian: words.2))
-        self.position = position
+
+        static func < (l: Prefix, r: Prefix) -> Bool { (l.a, l.b, l.c) < (r.a, r.b, r.c) }
     }
 }
