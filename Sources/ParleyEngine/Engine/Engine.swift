@@ -75,7 +75,7 @@ public final class Engine: @unchecked Sendable {
             }
             // A kept log continues after its records, which the memtable now holds; otherwise the
             // trees hold everything and the log starts again.
-            if !kept { try log.reset(base: storage.logSequence) }
+            if kept { try log.syncKeptRecords() } else { try log.reset(base: storage.logSequence) }
             // The background thread starts with the first commit (`startBackgroundWork`).
             let engine = Engine(path: path, options: options, storage: storage, log: log)
             if kept, let recovered {

@@ -204,6 +204,28 @@ public final class SimulatedDisk: @unchecked Sendable {
         withState { $0.faults.removeAll() }
     }
 
+    /// Returns a new disk holding what the kernel keeps when the process dies now (kill -9) but
+    /// the machine goes on: every file's contents as written, with what is not yet synced still
+    /// unsynced (a later `powerLoss` of the new disk can drop or tear it), and both the live and
+    /// the durable directory. No open files, locks, faults or crash schedule; this disk is unchanged.
+    public func processCrash() -> SimulatedDisk {
+        withState { old in
+            var survivor = State()
+            for id in Set(old.liveDirectory.values).union(old.durableDirectory.values).sorted() {
+                guard let inode = old.inodes[id] else { continue }
+                let copy = Inode(live: inode.live, durable: inode.durable)
+                copy.pending = inode.pending
+                survivor.inodes[id] = copy
+            }
+            survivor.liveDirectory = old.liveDirectory.filter { survivor.inodes[$0.value] != nil }
+            survivor.durableDirectory = old.durableDirectory.filter { survivor.inodes[$0.value] != nil }
+            survivor.nextInode = old.nextInode
+            let disk = SimulatedDisk()
+            disk.state = survivor  // not yet shared with any other thread
+            return disk
+        }
+    }
+
     /// Returns a new disk holding what would survive losing power now; this disk is unchanged.
     ///
     /// The surviving directory is, chosen by `seed`, either the durable one or the live one

@@ -169,8 +169,7 @@ final class WriteAheadLog: @unchecked Sendable {
 
     /// Appends from now on after `run`, the valid records of the header on disk. The header is the
     /// one the writer synced before its first record, so the log counts as prepared; the records
-    /// themselves need no sync here (a later fdatasync covers them with the next record, and until
-    /// then they are as durable as their writer left them).
+    /// themselves are synced once by `syncKeptRecords` before the open returns.
     private func continueAfter(_ run: LogFormat.Run) {
         lock()
         defer { unlock() }
@@ -180,6 +179,20 @@ final class WriteAheadLog: @unchecked Sendable {
         // What follows the run (a torn or stale tail, zeros, unwritten space) is overwritten by the
         // next records and the zeros written ahead of them.
         writtenThrough = writeOffset
+    }
+
+    /// Makes the records a recovery kept durable with one fdatasync. The session that wrote them
+    /// may have died before syncing them, and readers are about to see them: a power loss after
+    /// this open must not take back what a reader of it was shown.
+    func syncKeptRecords() throws {
+        lock()
+        let file = self.file
+        unlock()
+        guard let file else { return }
+        try file.sync()  // a failure fails the open, which closes the log
+        lock()
+        syncCount += 1
+        unlock()
     }
 
     @inline(__always) private func lock() { pthread_mutex_lock(mutex) }
