@@ -87,6 +87,9 @@ public final class StorageEngine: @unchecked Sendable {
         } else {
             file = try create(path: path, options: options, fileSystem: fileSystem)
         }
+        // Tree pages are read in no particular order: a cold read should fetch its page, not the
+        // megabytes of read-ahead around it (most of an open's time on a cold file without this).
+        file.adviseRandomAccess()
         do {
             try file.lockExclusive()
             return try StorageEngine(path: path, file: file, options: options, fileSystem: fileSystem)
