@@ -159,9 +159,12 @@ public final class StorageEngine: @unchecked Sendable {
         var best: MetaPage?
         var problems: [String] = []
         for slot in [PageLayout.metaPages.0, PageLayout.metaPages.1] {
-            let result = try file.withBytes(at: slot * UInt64(pageSize), count: pageSize) { MetaPage.decode($0, number: slot) }
-            switch result {
-            case .success(let meta):
+            // A page that does not decode is a problem to report; a failed read is thrown.
+            let (decoded, problem) = try file.withBytes(at: slot * UInt64(pageSize), count: pageSize) { page -> (MetaPage?, String?) in
+                do throws(EngineError) { return (try MetaPage.decode(page, number: slot), nil) } catch { return (nil, error.description) }
+            }
+            if let problem { problems.append(problem) }
+            if let meta = decoded {
                 if meta.identity != header.identity {
                     problems.append("meta page \(slot) belongs to another database")
                 } else if meta.pageCount > fileSize / UInt64(pageSize) {
@@ -171,8 +174,6 @@ public final class StorageEngine: @unchecked Sendable {
                 } else {
                     best = meta
                 }
-            case .failure(let error):
-                problems.append(error.description)
             }
         }
         guard let meta = best else {
