@@ -101,4 +101,53 @@ final class ReadAheadTests: XCTestCase {
         let advised = try XCTUnwrap(try pagesCachedByAColdRead(advised: true))
         XCTAssertLessThanOrEqual(advised, 4, "an advised cold read cached \(advised) pages; without the advice \(plain)")
     }
+
+    private func majorFaults() -> Int {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return usage.ru_majflt
+    }
+
+    /// With no read-ahead, the pages of a long value would each wait for the disk in turn: a chain
+    /// that lies in a row is asked for at once after its first page, so reading it cold faults a
+    /// handful of times, not once per page.
+    func testAColdOverflowChainIsReadInOneRequest() throws {
+        let directory = try temporaryDirectory(self)
+        let path = directory + "/chain.parley"
+        let options = EngineOptions(pageSize: 4096, growthStep: 1 << 20)
+        var random = SeededRandom(seed: 17)
+        let value = random.bytes(64 << 10)
+        do {
+            let engine = try StorageEngine.open(path: path, options: options)
+            try engine.write { txn in
+                try txn.createTree("t")
+                try txn.put("t", [1], value)
+            }
+            engine.close()
+        }
+        let size = Int(try XCTUnwrap(try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int))
+        guard evict(path, size: size) else { throw XCTSkip("the page cache cannot be dropped for this file system") }
+        let engine = try StorageEngine.open(path: path, options: options)
+        defer { engine.close() }
+        let before = majorFaults()
+        XCTAssertEqual(try engine.read { try $0.get("t", [1]) }, value)
+        let faults = majorFaults() - before
+        // 17 overflow pages; the catalog, the tree's root and the first overflow page fault alone.
+        XCTAssertLessThanOrEqual(faults, 6, "\(faults) major faults reading a cold 17-page value")
+    }
+
+    /// A prefetch is a hint with numbers that may come from a damaged page: out of range, it asks
+    /// for nothing past the snapshot and never traps.
+    func testPrefetchStaysInsideTheSnapshot() throws {
+        let directory = try temporaryDirectory(self)
+        let file = try PosixFileSystem().openFile(at: directory + "/p", .createIfMissing)
+        defer { file.close() }
+        try Bytes(repeating: 3, count: 8 * 4096).withUnsafeBytes { try file.write($0, at: 0) }
+        let reader = PageReader(file: file, pageSize: 4096, pageCount: 8, verified: VerifiedPages(), mapOnce: true)
+        XCTAssertNotNil(reader.mapped)
+        for (first, count) in [(PageID(0), 5), (3, Int.max), (7, 1_000), (8, 2), (UInt64.max, Int.max), (5, -1), (5, 0)] {
+            reader.prefetch(first, count: count)
+        }
+        XCTAssertEqual(try file.withBytes(at: 3 * 4096, count: 1) { $0[0] }, 3, "reads after prefetches")
+    }
 }
