@@ -79,6 +79,9 @@ struct PageReader: Sendable {
         return view
     }
 
+    /// The machine's page size: madvise takes addresses aligned to it.
+    private static let osPageSize = max(4096, Int(sysconf(Int32(_SC_PAGESIZE))))
+
     /// Asks the kernel to start reading up to `count` pages from `first` at once (the rest of an
     /// overflow chain that lies in a row), so a cold read waits for one request rather than one
     /// per page: the mapping is advised MADV_RANDOM, so faults read no neighbours. Only a hint: no
@@ -88,7 +91,7 @@ struct PageReader: Sendable {
         guard let mapped, count > 1, first >= PageLayout.firstDataPage, first < pageCount else { return }
         let pages = Int(min(pageCount - first, UInt64(count)))
         // Inside the mapping: first + pages <= pageCount, whose bytes the mapping covers.
-        let osPage = 4096
+        let osPage = Self.osPageSize
         let start = Int(first) * pageSize
         let alignedStart = start / osPage * osPage
         let end = start + pages * pageSize
