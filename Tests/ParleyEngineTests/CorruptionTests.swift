@@ -18,7 +18,7 @@ final class CorruptionTests: XCTestCase {
         try engine.write { txn in
             for i in 0..<100 { try txn.delete("a", Array("key\(i * 3)".utf8)) }
         }
-        let free = Set(engine.committedFreelist.allFreePages)
+        let free = Set(try engine.committedFreelist().allFreePages)
         let pageCount = engine.pageCount
         engine.close()
         return (disk, 1024, pageCount, free)

@@ -42,6 +42,7 @@ final class SlowSyncFile: StorageFile {
     func lockExclusive() throws { try base.lockExclusive() }
     func close() { base.close() }
     func releaseResidentPages() { base.releaseResidentPages() }
+    func adviseRandomAccess() { base.adviseRandomAccess() }
     func mappedBytes(covering length: UInt64) -> MappedBytes? { base.mappedBytes(covering: length) }
 }
 

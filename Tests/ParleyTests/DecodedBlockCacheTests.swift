@@ -85,4 +85,27 @@ final class DecodedBlockCacheTests: XCTestCase {
         XCTAssertNil(cache.messages([9, 9, 9]), "a block over half the budget is not kept")
         XCTAssertEqual(DecodedBlockCache(capacity: -5).capacity, 0)
     }
+
+    /// Keys that share a slot never answer for each other, in either generation.
+    func testKeysSharingASlotAreToldApart() {
+        let cache = DecodedBlockCache(capacity: 10_000, slot: { _ in 7 })
+        func message(_ id: UInt64) -> Message {
+            Message(
+                id: MessageID(rawValue: id), conversation: ConversationID(uncheckedBytes: [UInt8](repeating: 1, count: 16)),
+                sender: "a", role: .user, contentType: "text/plain", text: "m\(id)", attachments: [], tokens: 1,
+                status: .complete, createdAt: Timestamp(microseconds: Int64(id)), metadata: nil)
+        }
+        cache.remember([1], [message(1)], cost: 100)
+        XCTAssertEqual(cache.messages([1])?.first?.id.rawValue, 1)
+        XCTAssertNil(cache.messages([2]), "another key in the same slot")
+        // [2] fills the newer generation, so [1] moves to the older one: one key per generation.
+        cache.remember([2], [message(2)], cost: 4_950)
+        XCTAssertNil(cache.messages([3]))
+        XCTAssertEqual(cache.messages([1])?.first?.id.rawValue, 1, "found in the older generation")
+        XCTAssertEqual(cache.messages([2])?.first?.id.rawValue, 2, "found in the older generation after the swap")
+        // In one generation the newer key replaces the older.
+        cache.remember([4], [message(4)], cost: 10)
+        XCTAssertNil(cache.messages([2]))
+        XCTAssertEqual(cache.messages([4])?.first?.id.rawValue, 4)
+    }
 }

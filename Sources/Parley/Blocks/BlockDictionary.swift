@@ -79,21 +79,24 @@ struct NoBlockDictionaries: BlockDictionaryLookup {
 final class BlockDictionaryCache: Sendable {
     /// A damaged file may name many ids: the cache is emptied rather than grown past this.
     static let capacity = 32
-    private let entries = Locked<[UInt32: BlockDictionary]>([:])
+    /// A short list, scanned (a store has a few dictionaries): a hashed one would make every
+    /// process's first read build its table type at run time, searching every loaded image for
+    /// the key's `Hashable` conformance.
+    private let entries = Locked<[BlockDictionary]>([])
 
     init() {}
 
     func cached(_ reference: BlockHeader.DictionaryReference) -> BlockDictionary? {
         entries.withLock { entries in
-            guard let entry = entries[reference.id], entry.checksum == reference.checksum else { return nil }
-            return entry
+            entries.first { $0.id == reference.id && $0.checksum == reference.checksum }
         }
     }
 
     func remember(_ dictionary: BlockDictionary) {
         entries.withLock { entries in
+            entries.removeAll { $0.id == dictionary.id }
             if entries.count >= Self.capacity { entries.removeAll() }
-            entries[dictionary.id] = dictionary
+            entries.append(dictionary)
         }
     }
 }

@@ -11,6 +11,12 @@
 // Eviction keeps two generations: lookups promote from the older one, and when the newer one
 // holds half the budget the older one is dropped. Memory stays within the budget without
 // per-entry bookkeeping.
+//
+// Entries are filed under a 64-bit hash of their key and keep the whole key, which a lookup
+// compares: a table keyed by the bytes themselves made every process's first read build its type
+// at run time, searching every loaded image for Array's and UInt8's `Hashable` conformances (a
+// tenth of a fresh process's open and first `recent`); the engine's own tables already use
+// UInt64 keys. Two keys under one hash share a slot: the newer replaces the older, a miss later.
 
 import ParleyEngine
 
@@ -18,21 +24,33 @@ final class DecodedBlockCache: Sendable {
     /// Budget in estimated bytes of decoded messages; 0 disables the cache.
     let capacity: Int
     private let state = Locked(Generations())
+    /// The slot a key is filed under (tests give one that sends every key to the same slot).
+    private let slot: @Sendable ([UInt8]) -> UInt64
 
     private struct Entry {
+        let key: [UInt8]
         let messages: [Message]
         let cost: Int
     }
 
     private struct Generations {
-        var newer: [[UInt8]: Entry] = [:]
-        var older: [[UInt8]: Entry] = [:]
+        var newer: [UInt64: Entry] = [:]
+        var older: [UInt64: Entry] = [:]
         var newerCost = 0
         var hits = 0
         var misses = 0
     }
 
-    init(capacity: Int) { self.capacity = max(0, capacity) }
+    init(capacity: Int, slot: @escaping @Sendable ([UInt8]) -> UInt64 = DecodedBlockCache.hash) {
+        self.capacity = max(0, capacity)
+        self.slot = slot
+    }
+
+    static func hash(_ key: [UInt8]) -> UInt64 {
+        var hasher = Hasher()
+        key.withUnsafeBytes { hasher.combine(bytes: $0) }
+        return UInt64(bitPattern: Int64(hasher.finalize()))
+    }
 
     /// The key of a block: its conversation and its header's bytes.
     static func key(conversation: ConversationID, header: [UInt8]) -> [UInt8] { conversation.bytes + header }
@@ -42,17 +60,20 @@ final class DecodedBlockCache: Sendable {
 
     func messages(_ key: [UInt8]) -> [Message]? {
         guard capacity > 0 else { return nil }
+        let slot = slot(key)
         return state.withLock { state in
-            if let entry = state.newer[key] {
+            // Served only for the whole key: another key may share the slot.
+            if let entry = state.newer[slot], entry.key == key {
                 state.hits += 1
                 return entry.messages
             }
-            guard let entry = state.older.removeValue(forKey: key) else {
+            guard let entry = state.older[slot], entry.key == key else {
                 state.misses += 1
                 return nil
             }
+            state.older[slot] = nil
             state.hits += 1
-            Self.insert(entry, key, into: &state, capacity: capacity)
+            Self.insert(entry, slot, into: &state, capacity: capacity)
             return entry.messages
         }
     }
@@ -60,16 +81,19 @@ final class DecodedBlockCache: Sendable {
     func remember(_ key: [UInt8], _ messages: [Message], cost: Int) {
         // A block larger than a generation would only push everything else out.
         guard capacity > 0, cost <= capacity / 2 else { return }
-        state.withLock { state in Self.insert(Entry(messages: messages, cost: cost), key, into: &state, capacity: capacity) }
+        let slot = slot(key)
+        state.withLock { state in
+            Self.insert(Entry(key: key, messages: messages, cost: cost), slot, into: &state, capacity: capacity)
+        }
     }
 
-    private static func insert(_ entry: Entry, _ key: [UInt8], into state: inout Generations, capacity: Int) {
+    private static func insert(_ entry: Entry, _ slot: UInt64, into state: inout Generations, capacity: Int) {
         if state.newerCost + entry.cost > capacity / 2 {
             state.older = state.newer
             state.newer = [:]
             state.newerCost = 0
         }
-        if let replaced = state.newer.updateValue(entry, forKey: key) { state.newerCost -= replaced.cost }
+        if let replaced = state.newer.updateValue(entry, forKey: slot) { state.newerCost -= replaced.cost }
         state.newerCost += entry.cost
     }
 

@@ -22,6 +22,10 @@ protocol NodeSource {
 }
 
 extension NodeSource {
+    /// Pages of an overflow chain asked for at once at most (a length read from disk is not
+    /// trusted before the chain is walked).
+    static var prefetchLimit: Int { 256 }
+
     /// The node at `id`, decoded.
     func node(_ id: PageID) throws -> Node {
         if let node = changedNode(id) { return node }
@@ -46,7 +50,16 @@ extension NodeSource {
         switch value {
         case .inline(let bytes): return bytes
         case .overflow(let first, let length):
+            // A chain whose second page follows its first most likely goes on in a row (pages one
+            // commit took together): the rest is asked for at once, unless this process has read
+            // it before. Links and lengths are still checked page by page (`Overflow.walk`).
+            let pages = min(Overflow.pagesNeeded(length: Int(length), pageSize: pageReader.pageSize), Self.prefetchLimit)
+            var previous: PageID?
             return try Overflow.read(first: first, length: length, pageSize: pageReader.pageSize) { id, body in
+                if previous == first, id == first &+ 1, pages > 2, !(pageReader.verified?.contains(id) ?? false) {
+                    pageReader.prefetch(id, count: pages - 1)
+                }
+                previous = id
                 try withRawPage(id, body)
             }
         }

@@ -10,6 +10,7 @@
 // - The mapping's resident pages stay near `residentLimit`: past it, `withBytes` drops them
 //   (MADV_DONTNEED; a shared file mapping then re-reads the page cache, so no reader sees a change).
 // - An exclusive flock marks the database as in use for the life of the open file.
+// - Once `adviseRandomAccess` is called, every mapping, present and future, is MADV_RANDOM.
 
 import Glibc
 
@@ -27,6 +28,12 @@ final class FileMapping: @unchecked Sendable {
     }
 
     deinit { munmap(UnsafeMutableRawPointer(mutating: base), length) }
+
+    /// A fault then reads only the page it needs, with no read-ahead around it. Best effort: if
+    /// the kernel refuses, reads are as correct, only colder ones read more.
+    func adviseRandomAccess() {
+        _ = madvise(UnsafeMutableRawPointer(mutating: base), length, MADV_RANDOM)
+    }
 }
 
 /// A `StorageFile` over a POSIX file descriptor.
@@ -45,6 +52,8 @@ public final class PosixFile: StorageFile, @unchecked Sendable {
         var retired: [FileMapping] = []
         /// What mapped reads have touched since the resident pages were last dropped.
         var touched = ResidentWindows()
+        /// Mappings are advised MADV_RANDOM (see `adviseRandomAccess`).
+        var randomAccess = false
     }
 
     /// Bytes of the file that mapped reads may hold resident before they are dropped (0: no limit).
@@ -89,6 +98,7 @@ public final class PosixFile: StorageFile, @unchecked Sendable {
                 // Without a mapping every read goes through pread; slower, still correct.
                 return
             }
+            if state.randomAccess { fresh.adviseRandomAccess() }
             if let old = state.mapping { state.retired.append(old) }
             state.mapping = fresh
         }
@@ -243,6 +253,15 @@ public final class PosixFile: StorageFile, @unchecked Sendable {
             let length = Int(clamping: min(UInt64(mapping.length), size))
             guard length > 0 else { continue }
             _ = madvise(UnsafeMutableRawPointer(mutating: mapping.base), length, MADV_DONTNEED)
+        }
+    }
+
+    public func adviseRandomAccess() {
+        state.withLock { state in
+            guard !state.closed else { return }
+            state.randomAccess = true
+            // Retired mappings are left as they are: new readers take the current one.
+            state.mapping?.adviseRandomAccess()
         }
     }
 

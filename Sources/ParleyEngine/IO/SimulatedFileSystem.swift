@@ -622,6 +622,9 @@ public final class SimulatedFile: StorageFile {
     /// Nothing is mapped: reads copy from the live image.
     public func releaseResidentPages() {}
 
+    /// Nothing is mapped: there is no read-ahead to turn off.
+    public func adviseRandomAccess() {}
+
     /// Never mapped: every read goes through `withBytes`, where faults are injected.
     public func mappedBytes(covering length: UInt64) -> MappedBytes? { nil }
 }

@@ -53,6 +53,13 @@ public protocol StorageFile: AnyObject, Sendable {
     /// kernel's page cache keeps them); bytes lent by `withBytes`, now or later, read the same.
     /// A wrapper forwards it; a file read without a memory map has nothing to do.
     func releaseResidentPages()
+
+    /// Says that reads will jump from place to place (a B+tree's pages), so that reading one page
+    /// should bring in that page, not its neighbours: for a mapped file, `MADV_RANDOM`, without
+    /// which each fault on bytes not in the page cache reads the kernel's whole read-ahead window
+    /// around it (megabytes on some disks). Reads return the same bytes either way. A wrapper
+    /// forwards it; a file read without a memory map has nothing to do.
+    func adviseRandomAccess()
 }
 
 /// The file's first `length` bytes, mapped read-only; valid for as long as the value lives (it

@@ -83,10 +83,12 @@ struct MetaPage: Equatable, Sendable {
         return page
     }
 
-    /// Decodes a meta page, or returns why it is not a valid one.
-    static func decode(_ page: UnsafeRawBufferPointer, number: PageID) -> Result<MetaPage, EngineError> {
+    /// Decodes a meta page, or throws why it is not a valid one. (Not a `Result`: its type would
+    /// be built at run time, with a search of every loaded image for `EngineError: Error`, in
+    /// every process's first open.)
+    static func decode(_ page: UnsafeRawBufferPointer, number: PageID) throws(EngineError) -> MetaPage {
         if let problem = PageLayout.problem(in: page, number: number, expected: .meta) {
-            return .failure(.corruptPage(page: number, reason: "meta: " + problem))
+            throw .corruptPage(page: number, reason: "meta: " + problem)
         }
         let meta = MetaPage(
             generation: page.loadLE(UInt64.self, at: generationOffset),
@@ -102,14 +104,14 @@ struct MetaPage: Equatable, Sendable {
             identity: Array(page[identityOffset..<identityOffset + 16]))
         // Far below where `generation + 1` could overflow; no database commits 2^62 times.
         guard meta.generation >= 1, meta.generation < 1 << 62 else {
-            return .failure(.corruptPage(page: number, reason: "meta generation \(meta.generation) is implausible"))
+            throw .corruptPage(page: number, reason: "meta generation \(meta.generation) is implausible")
         }
         guard meta.slot == number else {
-            return .failure(.corruptPage(page: number, reason: "meta generation \(meta.generation) in the wrong slot"))
+            throw .corruptPage(page: number, reason: "meta generation \(meta.generation) in the wrong slot")
         }
         guard meta.pageCount >= PageLayout.firstDataPage else {
-            return .failure(.corruptPage(page: number, reason: "meta page count \(meta.pageCount) too small"))
+            throw .corruptPage(page: number, reason: "meta page count \(meta.pageCount) too small")
         }
-        return .success(meta)
+        return meta
     }
 }

@@ -2,6 +2,8 @@
 // its number is checked against the snapshot's page count before any offset is computed, and its
 // checksum, number and type before any byte of it is used.
 
+import Glibc
+
 /// Reads pages of the file, bounded by the page count of the state being read.
 struct PageReader: Sendable {
     let file: any StorageFile
@@ -75,6 +77,25 @@ struct PageReader: Sendable {
         let view = try BranchView(page, id: id)
         shaped?.insert(id)
         return view
+    }
+
+    /// The machine's page size: madvise takes addresses aligned to it.
+    private static let osPageSize = max(4096, Int(sysconf(Int32(_SC_PAGESIZE))))
+
+    /// Asks the kernel to start reading up to `count` pages from `first` at once (the rest of an
+    /// overflow chain that lies in a row), so a cold read waits for one request rather than one
+    /// per page: the mapping is advised MADV_RANDOM, so faults read no neighbours. Only a hint: no
+    /// byte is used here, pages past this snapshot are left out, and without a mapping it does
+    /// nothing.
+    func prefetch(_ first: PageID, count: Int) {
+        guard let mapped, count > 1, first >= PageLayout.firstDataPage, first < pageCount else { return }
+        let pages = Int(min(pageCount - first, UInt64(count)))
+        // Inside the mapping: first + pages <= pageCount, whose bytes the mapping covers.
+        let osPage = Self.osPageSize
+        let start = Int(first) * pageSize
+        let alignedStart = start / osPage * osPage
+        let end = start + pages * pageSize
+        _ = madvise(UnsafeMutableRawPointer(mutating: mapped.base + alignedStart), end - alignedStart, MADV_WILLNEED)
     }
 
     /// Reads a page into a fresh array (for decoding into a mutable node).

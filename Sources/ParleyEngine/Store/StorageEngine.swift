@@ -14,7 +14,10 @@ import Glibc
 /// The committed state that new transactions start from.
 struct CommittedState: Sendable {
     var meta: MetaPage
-    var freelist: Freelist
+    /// The free pages, or nil while the chain `meta` names has not been read: open leaves it to
+    /// the first write transaction (`StorageEngine.beginWrite`), the only one that uses it, so an
+    /// open that only reads never touches the chunk pages (see `StorageEngine.freelist(of:)`).
+    var freelist: Freelist?
     /// Catalog answers for this commit, shared by every reader of it.
     let descriptors = DescriptorCache()
 }
@@ -84,6 +87,9 @@ public final class StorageEngine: @unchecked Sendable {
         } else {
             file = try create(path: path, options: options, fileSystem: fileSystem)
         }
+        // Tree pages are read in no particular order: a cold read should fetch its page, not the
+        // megabytes of read-ahead around it (most of an open's time on a cold file without this).
+        file.adviseRandomAccess()
         do {
             try file.lockExclusive()
             return try StorageEngine(path: path, file: file, options: options, fileSystem: fileSystem)
@@ -153,9 +159,12 @@ public final class StorageEngine: @unchecked Sendable {
         var best: MetaPage?
         var problems: [String] = []
         for slot in [PageLayout.metaPages.0, PageLayout.metaPages.1] {
-            let result = try file.withBytes(at: slot * UInt64(pageSize), count: pageSize) { MetaPage.decode($0, number: slot) }
-            switch result {
-            case .success(let meta):
+            // A page that does not decode is a problem to report; a failed read is thrown.
+            let (decoded, problem) = try file.withBytes(at: slot * UInt64(pageSize), count: pageSize) { page -> (MetaPage?, String?) in
+                do throws(EngineError) { return (try MetaPage.decode(page, number: slot), nil) } catch { return (nil, error.description) }
+            }
+            if let problem { problems.append(problem) }
+            if let meta = decoded {
                 if meta.identity != header.identity {
                     problems.append("meta page \(slot) belongs to another database")
                 } else if meta.pageCount > fileSize / UInt64(pageSize) {
@@ -165,16 +174,13 @@ public final class StorageEngine: @unchecked Sendable {
                 } else {
                     best = meta
                 }
-            case .failure(let error):
-                problems.append(error.description)
             }
         }
         guard let meta = best else {
             throw EngineError.corruptFile(path: path, reason: "no valid meta page (" + problems.joined(separator: "; ") + ")")
         }
-        let reader = PageReader(file: file, pageSize: pageSize, pageCount: meta.pageCount, verified: nil)
-        let freelist = try Freelist.load(meta: meta, reader: reader)
-        state = Locked(State(committed: CommittedState(meta: meta, freelist: freelist)))
+        // The freelist is read by the first write transaction, not here (`freelist(of:)`).
+        state = Locked(State(committed: CommittedState(meta: meta, freelist: nil)))
     }
 
     deinit { file.close() }
@@ -188,11 +194,31 @@ public final class StorageEngine: @unchecked Sendable {
     /// Number of pages the committed state spans (in use or free).
     public var pageCount: UInt64 { state.withLock { $0.committed.meta.pageCount } }
 
-    /// Free pages recorded in the committed freelist.
-    public var freePageCount: UInt64 { state.withLock { $0.committed.freelist.freeCount } }
+    /// Free pages recorded in the committed freelist: until a write transaction has read the
+    /// list, the count its meta page records (reading the list checks that they agree).
+    public var freePageCount: UInt64 {
+        state.withLock { $0.committed.freelist?.freeCount ?? $0.committed.meta.freeCount }
+    }
 
-    /// The committed freelist (for the integrity walk and tests).
-    var committedFreelist: Freelist { state.withLock { $0.committed.freelist } }
+    /// The committed freelist, read and checked now if no write transaction has yet (for tests).
+    func committedFreelist() throws -> Freelist {
+        try freelist(of: state.withLock { $0.committed })
+    }
+
+    /// The free pages of `committed`: read from the chain its meta names, every chunk and entry
+    /// checked (`Freelist.load`), the first time a caller asks, and kept for later writers.
+    private func freelist(of committed: CommittedState) throws -> Freelist {
+        if let freelist = committed.freelist { return freelist }
+        let reader = PageReader(file: file, pageSize: pageSize, pageCount: committed.meta.pageCount, verified: nil)
+        let loaded = try Freelist.load(meta: committed.meta, reader: reader)
+        state.withLock { state in
+            // Kept only for the state it was read from (a commit meanwhile brings its own list).
+            if state.committed.meta.generation == committed.meta.generation, state.committed.freelist == nil {
+                state.committed.freelist = loaded
+            }
+        }
+        return loaded
+    }
 
     /// Why the engine refuses writes, if it does.
     public var readOnlyReason: String? { state.withLock { $0.latched } }
@@ -225,16 +251,27 @@ public final class StorageEngine: @unchecked Sendable {
     /// Starts the write transaction, waiting while another one is open.
     public func beginWrite() throws -> WriteTransaction {
         try writerGate.acquire()
+        let committed: CommittedState
+        let limit: UInt64
         do {
-            let (committed, limit) = try state.withLock { state -> (CommittedState, UInt64) in
+            (committed, limit) = try state.withLock { state -> (CommittedState, UInt64) in
                 guard !state.closed else { throw EngineError.closed }
                 if let reason = state.latched { throw EngineError.readOnly(reason: reason) }
                 state.writerActive = true
                 return (state.committed, state.readers.keys.min() ?? UInt64.max)
             }
-            return WriteTransaction(engine: self, base: committed, reusableUpTo: limit)
         } catch {
             writerGate.release()
+            throw error
+        }
+        do {
+            // A damaged freelist stops the writer before it could hand out a page twice; readers,
+            // which never use it, go on.
+            let freelist = try freelist(of: committed)
+            return WriteTransaction(engine: self, base: committed, freelist: freelist, reusableUpTo: limit)
+        } catch {
+            // Nothing was written: the writer lets go as an abort does (a close meanwhile closes).
+            writerFinished(committed: nil)
             throw error
         }
     }

@@ -40,7 +40,8 @@ public final class WriteTransaction {
     /// transaction may only be aborted.
     private var failure: Error?
 
-    init(engine: StorageEngine, base: CommittedState, reusableUpTo: UInt64) {
+    /// `freelist`: the free pages of `base` (`base.freelist` may not have been read yet).
+    init(engine: StorageEngine, base: CommittedState, freelist: Freelist, reusableUpTo: UInt64) {
         self.engine = engine
         self.base = base
         self.pageSize = engine.pageSize
@@ -49,7 +50,7 @@ public final class WriteTransaction {
             file: engine.file, pageSize: engine.pageSize, pageCount: base.meta.pageCount, verified: engine.verifiedPages,
             shaped: engine.shapedPages)
         self.pageCount = base.meta.pageCount
-        self.freelist = base.freelist
+        self.freelist = freelist
         self.catalog = base.meta.catalog
         self.logSequence = base.meta.logSequence
     }
