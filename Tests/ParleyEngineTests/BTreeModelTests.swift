@@ -37,11 +37,15 @@ final class BTreeModelTests: XCTestCase {
         return random.bytes(length)
     }
 
-    func run(operations: Int, seed: UInt64, fileSystem: any FileSystem, path: String, pageSize: Int) throws {
+    func run(
+        operations: Int, seed: UInt64, fileSystem: any FileSystem, path: String, pageSize: Int, heldOverflowPages: Int = 256
+    ) throws {
         var random = SeededRandom(seed: seed)
         var model = Model()
         var committed = model
-        var engine = try StorageEngine.open(path: path, options: EngineOptions(pageSize: pageSize), fileSystem: fileSystem)
+        var options = EngineOptions(pageSize: pageSize)
+        options.heldOverflowPages = heldOverflowPages
+        var engine = try StorageEngine.open(path: path, options: options, fileSystem: fileSystem)
         var done = 0
         var transactions = 0
         while done < operations {
@@ -96,7 +100,7 @@ final class BTreeModelTests: XCTestCase {
                 try compareAll(engine, committed)
                 try assertSound(engine)
                 engine.close()
-                engine = try StorageEngine.open(path: path, fileSystem: fileSystem)
+                engine = try StorageEngine.open(path: path, options: options, fileSystem: fileSystem)
                 try compareAll(engine, committed)
                 try assertSound(engine)
             } else if transactions % 7 == 0 {
@@ -165,6 +169,14 @@ final class BTreeModelTests: XCTestCase {
 
     func testSmallPagesDeepTreesAgainstModel() throws {
         try run(operations: 20_000, seed: 42, fileSystem: SimulatedFileSystem(), path: "/small.parley", pageSize: 1024)
+    }
+
+    /// Every overflow page written to the file as soon as it is stored: values read back, replaced,
+    /// deleted and dropped inside the transaction that wrote them, and aborts, must still match.
+    func testOverflowPagesWrittenEarlyAgainstModel() throws {
+        try run(
+            operations: 20_000, seed: 77, fileSystem: SimulatedFileSystem(), path: "/early.parley", pageSize: 1024,
+            heldOverflowPages: 1)
     }
 
     func testAgainstModelOnRealFile() throws {

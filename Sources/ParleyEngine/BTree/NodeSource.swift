@@ -16,7 +16,7 @@ protocol NodeSource {
     /// A node this transaction changed, if `id` is one.
     func changedNode(_ id: PageID) -> Node?
     /// An overflow page this transaction wrote, if `id` is one.
-    func changedRawPage(_ id: PageID) -> Bytes?
+    func changedRawPage(_ id: PageID) throws -> Bytes?
     /// Throws once the transaction has ended: its pages may be reused from then on.
     func checkSourceUsable() throws
 }
@@ -35,7 +35,7 @@ extension NodeSource {
     }
 
     func withRawPage(_ id: PageID, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
-        if let bytes = changedRawPage(id) {
+        if let bytes = try changedRawPage(id) {
             try bytes.withUnsafeBytes { try body($0) }
         } else {
             try pageReader.withPage(id, expecting: nil, body)
