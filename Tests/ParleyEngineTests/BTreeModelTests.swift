@@ -38,13 +38,15 @@ final class BTreeModelTests: XCTestCase {
     }
 
     func run(
-        operations: Int, seed: UInt64, fileSystem: any FileSystem, path: String, pageSize: Int, heldOverflowPages: Int = 256
+        operations: Int, seed: UInt64, fileSystem: any FileSystem, path: String, pageSize: Int, heldOverflowPages: Int = 256,
+        heldNodes: Int = 1024
     ) throws {
         var random = SeededRandom(seed: seed)
         var model = Model()
         var committed = model
         var options = EngineOptions(pageSize: pageSize)
         options.heldOverflowPages = heldOverflowPages
+        options.heldNodes = heldNodes
         var engine = try StorageEngine.open(path: path, options: options, fileSystem: fileSystem)
         var done = 0
         var transactions = 0
@@ -171,12 +173,13 @@ final class BTreeModelTests: XCTestCase {
         try run(operations: 20_000, seed: 42, fileSystem: SimulatedFileSystem(), path: "/small.parley", pageSize: 1024)
     }
 
-    /// Every overflow page written to the file as soon as it is stored: values read back, replaced,
-    /// deleted and dropped inside the transaction that wrote them, and aborts, must still match.
-    func testOverflowPagesWrittenEarlyAgainstModel() throws {
+    /// Every overflow page written to the file as soon as it is stored, and changed leaves whenever
+    /// more than three nodes are held: values and leaves read back, changed again, merged, deleted
+    /// and dropped inside the transaction that wrote them, and aborts, must still match.
+    func testPagesWrittenEarlyAgainstModel() throws {
         try run(
             operations: 20_000, seed: 77, fileSystem: SimulatedFileSystem(), path: "/early.parley", pageSize: 1024,
-            heldOverflowPages: 1)
+            heldOverflowPages: 1, heldNodes: 3)
     }
 
     func testAgainstModelOnRealFile() throws {

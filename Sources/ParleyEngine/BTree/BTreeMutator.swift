@@ -57,6 +57,7 @@ extension WriteTransaction {
     /// back), so its arrays are not shared and an insert changes them in place instead of copying
     /// the whole node. A failure before `place` spoils the transaction anyway.
     private func takeLeaf(_ id: PageID) throws -> LeafNode {
+        try bringBackWrittenNode(id)
         if case .leaf(let leaf)? = changedNodes[id] {
             changedNodes[id] = .leaf(LeafNode())
             return leaf
@@ -237,8 +238,10 @@ extension WriteTransaction {
         var ids: [PageID] = []
         for (i, piece) in pieces.enumerated() {
             let id: PageID
-            if i == 0, let old, changedNodes[old] != nil {
+            if i == 0, let old, changedNodes[old] != nil || writtenNodes.contains(old) {
                 id = old
+                // In memory again: written with the commit (or the next batch of leaves).
+                writtenNodes.remove(old)
             } else {
                 if i == 0, let old { freePage(old) }
                 id = allocatePage()

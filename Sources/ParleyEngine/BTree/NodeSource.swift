@@ -14,7 +14,7 @@ protocol NodeSource {
     var pageReader: PageReader { get }
     var maximumDepth: Int { get }
     /// A node this transaction changed, if `id` is one.
-    func changedNode(_ id: PageID) -> Node?
+    func changedNode(_ id: PageID) throws -> Node?
     /// An overflow page this transaction wrote, if `id` is one.
     func changedRawPage(_ id: PageID) throws -> Bytes?
     /// Throws once the transaction has ended: its pages may be reused from then on.
@@ -24,7 +24,7 @@ protocol NodeSource {
 extension NodeSource {
     /// The node at `id`, decoded.
     func node(_ id: PageID) throws -> Node {
-        if let node = changedNode(id) { return node }
+        if let node = try changedNode(id) { return node }
         return try pageReader.withPage(id, expecting: nil) { page in
             switch PageLayout.type(of: page) {
             case .leaf?: return .leaf(try pageReader.leafView(page, id: id).decode())
@@ -75,7 +75,7 @@ extension NodeSource {
     }
 
     private func lookupStep(_ key: Bytes, in id: PageID) throws -> LookupStep {
-        if let node = changedNode(id) {
+        if let node = try changedNode(id) {
             switch node {
             case .branch(let branch): return .descend(branch.children[branch.childIndex(for: key)])
             case .leaf(let leaf):

@@ -3,13 +3,14 @@
 // Invariants:
 // - A page of the committed state is never written: changing it allocates a new page
 //   (`writablePage`) and frees the old one, which joins the freelist at commit.
-// - Every page this transaction allocated and still holds is in `changedNodes`, `changedRaw` or
-//   `writtenRaw`; a changed node's ancestors are changed too, so a path stops copying at the first
-//   changed page.
-// - Overflow pages may be written before the commit (`writeHeldOverflow`), at most
-//   `heldOverflowPages` held in memory: they are pages no durable meta and no live snapshot can
-//   reach (new, pooled, or taken from the freelist under `reusableUpTo`), so a crash or an abort
-//   leaves them as unreferenced bytes, exactly as a crash during `writePages` would.
+// - Every page this transaction allocated and still holds is in exactly one of `changedNodes`,
+//   `writtenNodes`, `changedRaw` and `writtenRaw`; a changed node's ancestors are changed too, so a
+//   path stops copying at the first changed page.
+// - Overflow pages and changed leaves may be written before the commit (`writeOverflowIfMany`,
+//   `writeLeavesIfMany`), so a large transaction holds a bounded number of them in memory: they are
+//   pages no durable meta and no live snapshot can reach (new, pooled, or taken from the freelist
+//   under `reusableUpTo`), so a crash or an abort leaves them as unreferenced bytes, exactly as a
+//   crash during `writePages` would. A written leaf changed again is read back into `changedNodes`.
 // - Commit order: new pages written, fdatasync, meta page written, fdatasync. Until the second
 //   sync completes the previous meta is the durable one, and none of its pages was touched.
 // - Abort keeps nothing: the transaction's copy of the freelist and its changed pages are dropped.
@@ -30,6 +31,8 @@ public final class WriteTransaction {
     var changedRaw: [PageID: Bytes] = [:]
     /// Overflow pages of this transaction already written to the file (read back on demand).
     var writtenRaw: Set<PageID> = []
+    /// Changed leaves already written to the file (read back into `changedNodes` on demand).
+    var writtenNodes: Set<PageID> = []
     /// Pages of the committed state this transaction no longer uses.
     var freedCommitted: [PageID] = []
     /// Pages this transaction allocated and then freed: reusable at once.
@@ -132,7 +135,10 @@ public final class WriteTransaction {
             throw EngineError.valueTooLarge(length: value.count, maximum: Self.maximumValueLength)
         }
         var descriptor = try existing(tree)
-        try changing { try put(into: &descriptor, key: key, value: value) }
+        try changing {
+            try put(into: &descriptor, key: key, value: value)
+            try writeLeavesIfMany()
+        }
         trees[tree] = descriptor
         changedTrees.insert(tree)
         version += 1
@@ -143,7 +149,11 @@ public final class WriteTransaction {
     public func delete(_ tree: String, _ key: Bytes) throws -> Bool {
         try checkOpen()
         var descriptor = try existing(tree)
-        let removed = try changing { try delete(from: &descriptor, key: key) }
+        let removed = try changing {
+            let removed = try delete(from: &descriptor, key: key)
+            try writeLeavesIfMany()
+            return removed
+        }
         if removed {
             trees[tree] = descriptor
             changedTrees.insert(tree)
@@ -201,7 +211,7 @@ public final class WriteTransaction {
     /// Gives up a page this transaction no longer references.
     func freePage(_ id: PageID) {
         if changedNodes.removeValue(forKey: id) != nil || changedRaw.removeValue(forKey: id) != nil
-            || writtenRaw.remove(id) != nil
+            || writtenRaw.remove(id) != nil || writtenNodes.remove(id) != nil
         {
             pool.append(id)
         } else {
@@ -276,6 +286,43 @@ public final class WriteTransaction {
         }
     }
 
+    /// Writes the changed leaves once `heldNodes` nodes are held, keeping the branches (few, and on
+    /// every path). Called between changes, when no node is taken out of `changedNodes`.
+    func writeLeavesIfMany() throws {
+        guard changedNodes.count >= max(1, engine.options.heldNodes) else { return }
+        var ids: [PageID] = []
+        for (id, node) in changedNodes { if case .leaf = node { ids.append(id) } }
+        ids.sort()
+        do {
+            try growFile()
+            for id in ids {
+                engine.verifiedPages.remove(id)
+                engine.shapedPages.remove(id)
+            }
+            try writeRuns(ids) { id in changedNodes.removeValue(forKey: id)?.encode(pageSize: pageSize, number: id) ?? [] }
+            writtenNodes.formUnion(ids)
+        } catch let error as EngineError {
+            latchIfWriteFailed(error)
+            throw error
+        }
+    }
+
+    /// Reads a leaf this transaction wrote early back into `changedNodes`, where it is owned and
+    /// changed like any other; nothing for any other page.
+    func bringBackWrittenNode(_ id: PageID) throws {
+        guard writtenNodes.contains(id) else { return }
+        let (offset, overflow) = id.multipliedReportingOverflow(by: UInt64(pageSize))
+        guard !overflow else { throw EngineError.corruptPage(page: id, reason: "page offset overflows") }
+        let node = try engine.file.withBytes(at: offset, count: pageSize) { page -> Node in
+            if let problem = PageLayout.problem(in: page, number: id, expected: .leaf) {
+                throw EngineError.corruptPage(page: id, reason: problem)
+            }
+            return .leaf(try LeafView(page, id: id).decode())
+        }
+        writtenNodes.remove(id)
+        changedNodes[id] = node
+    }
+
     /// An overflow page this transaction wrote early, read back and checked. Nil for any other page.
     private func writtenRawPage(_ id: PageID) throws -> Bytes? {
         guard writtenRaw.contains(id) else { return nil }
@@ -296,6 +343,7 @@ public final class WriteTransaction {
         changedNodes.removeAll()
         changedRaw.removeAll()
         writtenRaw.removeAll()
+        writtenNodes.removeAll()
         engine.writerFinished(committed: nil)
     }
 
@@ -389,7 +437,10 @@ extension WriteTransaction: NodeSource {
     var pageReader: PageReader { reader }
     func checkSourceUsable() throws { try checkOpen() }
     var maximumDepth: Int { engine.options.maximumDepth }
-    func changedNode(_ id: PageID) -> Node? { changedNodes[id] }
+    func changedNode(_ id: PageID) throws -> Node? {
+        try bringBackWrittenNode(id)
+        return changedNodes[id]
+    }
     func changedRawPage(_ id: PageID) throws -> Bytes? {
         if let bytes = changedRaw[id] { return bytes }
         return try writtenRawPage(id)

@@ -2,15 +2,16 @@ import Glibc
 import XCTest
 @testable import ParleyEngine
 
-/// Overflow pages written to the file before their transaction commits (`heldOverflowPages`): the
-/// transaction's memory stays bounded, values read back inside it are the ones stored, and power
-/// loss, aborts and failed writes leave exactly the committed state.
-final class OverflowWrittenEarlyTests: XCTestCase {
+/// Overflow pages and changed leaves written to the file before their transaction commits
+/// (`heldOverflowPages`, `heldNodes`): the transaction's memory stays bounded, what it reads back is
+/// what it stored, and power loss, aborts and failed writes leave exactly the committed state.
+final class PagesWrittenEarlyTests: XCTestCase {
     typealias State = [Bytes: Bytes]
 
-    func options(held: Int) -> EngineOptions {
+    func options(held: Int, nodes: Int = 1024) -> EngineOptions {
         var options = EngineOptions(pageSize: 1024, growthStep: 8192)
         options.heldOverflowPages = held
+        options.heldNodes = nodes
         return options
     }
 
@@ -40,6 +41,42 @@ final class OverflowWrittenEarlyTests: XCTestCase {
         XCTAssertLessThan(mostHeld, 16)
         XCTAssertGreaterThan(txn.writtenRaw.count, 600, "most overflow pages should be on the file already")
         for (key, value) in model { XCTAssertEqual(try txn.get("t", key), value) }
+        try txn.commit()
+        XCTAssertEqual(try state(engine), model)
+        try assertSound(engine)
+        engine.close()
+        let reopened = try StorageEngine.open(path: "/db", fileSystem: SimulatedFileSystem(disk: disk))
+        XCTAssertEqual(try state(reopened), model)
+        try assertSound(reopened)
+        reopened.close()
+    }
+
+    /// A transaction inserting tens of thousands of keys in random order holds fewer than
+    /// `heldNodes` decoded nodes after each change (it held every changed node until its commit
+    /// before), while leaves it wrote are read back, split and changed again.
+    func testATransactionHoldsABoundedNumberOfNodes() throws {
+        let disk = SimulatedDisk()
+        let engine = try StorageEngine.open(path: "/db", options: options(held: 16, nodes: 64), fileSystem: SimulatedFileSystem(disk: disk))
+        var random = SeededRandom(seed: 8)
+        var model: State = [:]
+        let txn = try engine.beginWrite()
+        try txn.createTree("t")
+        var mostHeld = 0
+        for _ in 0..<20_000 {
+            let key = Array("key\(random.next() % 50_000)".utf8)
+            if random.next() % 8 == 0 {
+                try txn.delete("t", key)
+                model[key] = nil
+            } else {
+                let value = random.bytes(Int(random.next() % 40))
+                try txn.put("t", key, value)
+                model[key] = value
+            }
+            mostHeld = max(mostHeld, txn.changedNodes.count)
+        }
+        XCTAssertLessThan(mostHeld, 64)
+        XCTAssertGreaterThan(txn.writtenNodes.count, 500, "most leaves should be on the file already")
+        for (key, value) in model.prefix(2_000) { XCTAssertEqual(try txn.get("t", key), value) }
         try txn.commit()
         XCTAssertEqual(try state(engine), model)
         try assertSound(engine)
@@ -120,7 +157,8 @@ final class OverflowWrittenEarlyTests: XCTestCase {
         }
     }
 
-    /// Power loss at random points while every overflow page is written as soon as it is stored:
+    /// Power loss at random points while every overflow page is written as soon as it is stored,
+    /// and leaves whenever two nodes are held:
     /// the reopened database holds the committed state, or the one in flight, and is sound.
     func testPowerLossWithOverflowWrittenEarly() throws {
         var outcomes = (previous: 0, inFlight: 0)
@@ -132,7 +170,7 @@ final class OverflowWrittenEarlyTests: XCTestCase {
             var inFlight: State?
             disk.crash(afterOperations: Int(random.next() % 500))
             do {
-                let engine = try StorageEngine.open(path: "/db", options: options(held: 1), fileSystem: fs)
+                let engine = try StorageEngine.open(path: "/db", options: options(held: 1, nodes: 2), fileSystem: fs)
                 for _ in 0..<30 {
                     var model = committed
                     let txn = try engine.beginWrite()
@@ -153,7 +191,7 @@ final class OverflowWrittenEarlyTests: XCTestCase {
             let survivor = disk.powerLoss(seed: random.next())
             let reopened: StorageEngine
             do {
-                reopened = try StorageEngine.open(path: "/db", options: options(held: 1), fileSystem: SimulatedFileSystem(disk: survivor))
+                reopened = try StorageEngine.open(path: "/db", options: options(held: 1, nodes: 2), fileSystem: SimulatedFileSystem(disk: survivor))
             } catch {
                 XCTFail("trial \(trial): reopen failed: \(error)")
                 continue
