@@ -14,9 +14,9 @@ public struct EngineOptions: Sendable {
     /// (at least 1). A checkpoint that stores thousands of large values then holds a bounded
     /// number of their pages instead of all of them until its commit.
     public var heldOverflowPages: Int = 256
-    /// Most changed tree nodes a write transaction keeps decoded before it writes its changed
-    /// leaves to the file (at least 1); a leaf it changes again is read back. Bounds a checkpoint's
-    /// decoded nodes, which cost several times their page each.
+    /// Changed leaves a write transaction keeps decoded, beside its branches, before it writes them
+    /// to the file (at least 1); a leaf it changes again is read back. Bounds a checkpoint's decoded
+    /// nodes, which cost several times their page each.
     public var heldNodes: Int = 1024
 
     public init(pageSize: Int = 4096, growthStep: Int = 1 << 20) {

@@ -33,6 +33,9 @@ public final class WriteTransaction {
     var writtenRaw: Set<PageID> = []
     /// Changed leaves already written to the file (read back into `changedNodes` on demand).
     var writtenNodes: Set<PageID> = []
+    /// Nodes left in `changedNodes` by the last batch of leaf writes (the branches): the next batch
+    /// waits for `heldNodes` more, so a transaction with many branches does not scan them per change.
+    private var nodesKeptByLastWrite = 0
     /// Pages of the committed state this transaction no longer uses.
     var freedCommitted: [PageID] = []
     /// Pages this transaction allocated and then freed: reusable at once.
@@ -286,10 +289,11 @@ public final class WriteTransaction {
         }
     }
 
-    /// Writes the changed leaves once `heldNodes` nodes are held, keeping the branches (few, and on
-    /// every path). Called between changes, when no node is taken out of `changedNodes`.
+    /// Writes the changed leaves once `heldNodes` more nodes are held than the last batch left,
+    /// keeping the branches (few, and on every path). Called between changes, when no node is taken
+    /// out of `changedNodes`.
     func writeLeavesIfMany() throws {
-        guard changedNodes.count >= max(1, engine.options.heldNodes) else { return }
+        guard changedNodes.count - nodesKeptByLastWrite >= max(1, engine.options.heldNodes) else { return }
         var ids: [PageID] = []
         for (id, node) in changedNodes { if case .leaf = node { ids.append(id) } }
         ids.sort()
@@ -301,6 +305,7 @@ public final class WriteTransaction {
             }
             try writeRuns(ids) { id in changedNodes.removeValue(forKey: id)?.encode(pageSize: pageSize, number: id) ?? [] }
             writtenNodes.formUnion(ids)
+            nodesKeptByLastWrite = changedNodes.count
         } catch let error as EngineError {
             latchIfWriteFailed(error)
             throw error
