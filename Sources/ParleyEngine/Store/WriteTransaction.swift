@@ -267,7 +267,7 @@ public final class WriteTransaction {
         }
     }
 
-    // MARK: - Overflow pages written early
+    // MARK: - Pages written before the commit
 
     /// Writes the overflow pages this transaction holds once there are `heldOverflowPages` of them,
     /// so a transaction storing many large values (a checkpoint) holds a bounded number of pages.
