@@ -37,11 +37,17 @@ final class BTreeModelTests: XCTestCase {
         return random.bytes(length)
     }
 
-    func run(operations: Int, seed: UInt64, fileSystem: any FileSystem, path: String, pageSize: Int) throws {
+    func run(
+        operations: Int, seed: UInt64, fileSystem: any FileSystem, path: String, pageSize: Int, heldOverflowPages: Int = 256,
+        heldNodes: Int = 1024
+    ) throws {
         var random = SeededRandom(seed: seed)
         var model = Model()
         var committed = model
-        var engine = try StorageEngine.open(path: path, options: EngineOptions(pageSize: pageSize), fileSystem: fileSystem)
+        var options = EngineOptions(pageSize: pageSize)
+        options.heldOverflowPages = heldOverflowPages
+        options.heldNodes = heldNodes
+        var engine = try StorageEngine.open(path: path, options: options, fileSystem: fileSystem)
         var done = 0
         var transactions = 0
         while done < operations {
@@ -96,7 +102,7 @@ final class BTreeModelTests: XCTestCase {
                 try compareAll(engine, committed)
                 try assertSound(engine)
                 engine.close()
-                engine = try StorageEngine.open(path: path, fileSystem: fileSystem)
+                engine = try StorageEngine.open(path: path, options: options, fileSystem: fileSystem)
                 try compareAll(engine, committed)
                 try assertSound(engine)
             } else if transactions % 7 == 0 {
@@ -165,6 +171,15 @@ final class BTreeModelTests: XCTestCase {
 
     func testSmallPagesDeepTreesAgainstModel() throws {
         try run(operations: 20_000, seed: 42, fileSystem: SimulatedFileSystem(), path: "/small.parley", pageSize: 1024)
+    }
+
+    /// Every overflow page written to the file as soon as it is stored, and changed leaves whenever
+    /// more than three nodes are held: values and leaves read back, changed again, merged, deleted
+    /// and dropped inside the transaction that wrote them, and aborts, must still match.
+    func testPagesWrittenEarlyAgainstModel() throws {
+        try run(
+            operations: 20_000, seed: 77, fileSystem: SimulatedFileSystem(), path: "/early.parley", pageSize: 1024,
+            heldOverflowPages: 1, heldNodes: 3)
     }
 
     func testAgainstModelOnRealFile() throws {

@@ -60,6 +60,13 @@ final class BenchRun {
 
     private let startedAt = monotonicNanos()
 
+    /// Logs the process's resident memory, split, so that what the bench itself holds before
+    /// each engine's memory window can be told from the engine's share.
+    func logMemory(_ label: String) {
+        guard let split = ProcessMemory.residentSplit() else { return }
+        log("resident \(label): \(Format.mebibytes(split.anonymous)) anonymous + \(Format.mebibytes(split.file)) file-backed")
+    }
+
     /// Runs a phase, logging it and keeping its wall time for the JSON.
     func phase<T>(_ name: String, _ body: () throws -> T) throws -> T {
         log(name + " ...")
@@ -72,6 +79,7 @@ final class BenchRun {
     }
 
     func run() throws {
+        logMemory("before setup")
         try phase("ParleyDB setup") {
             try parley.open()
             try parley.setup(population)

@@ -23,6 +23,7 @@ extension BenchRun {
     func ingestParley() throws -> IngestFigures {
         let db = try parley.db()
         let generator = MessageGenerator(population: population, text: text, seed: seed)
+        logMemory("at ParleyDB's reset")
         let reset = ProcessMemory.resetPeak()
         let baseline = ProcessMemory.residentBytes()
         var watch = Stopwatch()
@@ -67,6 +68,7 @@ extension BenchRun {
     func ingestSQLite() throws -> IngestFigures {
         let side = try sqliteSide()
         let generator = MessageGenerator(population: population, text: text, seed: seed)
+        logMemory("at SQLite's reset")
         let reset = ProcessMemory.resetPeak()
         let baseline = ProcessMemory.residentBytes()
         var watch = Stopwatch()

@@ -23,7 +23,7 @@ extension WriteTransaction {
             throw EngineError.valueTooLarge(length: value.count, maximum: Self.maximumValueLength)
         }
         guard tree.root != 0 else {
-            let stored = storeValue(key: key, value: value)
+            let stored = try storeValue(key: key, value: value)
             let id = allocatePage()
             changedNodes[id] = .leaf(LeafNode(keys: [key], values: [stored]))
             tree = TreeDescriptor(root: id, count: 1)
@@ -39,10 +39,10 @@ extension WriteTransaction {
         var leaf = try takeLeaf(leafID)
         if found {
             try freeValue(leaf.values[index])
-            leaf.values[index] = storeValue(key: key, value: value)
+            leaf.values[index] = try storeValue(key: key, value: value)
         } else {
             leaf.keys.insert(key, at: index)
-            leaf.values.insert(storeValue(key: key, value: value), at: index)
+            leaf.values.insert(try storeValue(key: key, value: value), at: index)
             guard tree.count < UInt64.max else {
                 throw EngineError.corruptPage(page: tree.root, reason: "tree entry count overflows")
             }
@@ -57,6 +57,7 @@ extension WriteTransaction {
     /// back), so its arrays are not shared and an insert changes them in place instead of copying
     /// the whole node. A failure before `place` spoils the transaction anyway.
     private func takeLeaf(_ id: PageID) throws -> LeafNode {
+        try bringBackWrittenNode(id)
         if case .leaf(let leaf)? = changedNodes[id] {
             changedNodes[id] = .leaf(LeafNode())
             return leaf
@@ -146,12 +147,13 @@ extension WriteTransaction {
     }
 
     /// The leaf form of a value: inline when it fits, else written to a new overflow chain.
-    private func storeValue(key: Bytes, value: Bytes) -> LeafValue {
+    private func storeValue(key: Bytes, value: Bytes) throws -> LeafValue {
         if TreeLayout.storesInline(keyLength: key.count, valueLength: value.count, pageSize: pageSize) {
             return .inline(value)
         }
         let ids = (0..<Overflow.pagesNeeded(length: value.count, pageSize: pageSize)).map { _ in allocatePage() }
         for (id, page) in zip(ids, Overflow.encode(value, ids: ids, pageSize: pageSize)) { changedRaw[id] = page }
+        try writeOverflowIfMany()
         return .overflow(first: ids[0], length: UInt32(value.count))
     }
 
@@ -236,8 +238,10 @@ extension WriteTransaction {
         var ids: [PageID] = []
         for (i, piece) in pieces.enumerated() {
             let id: PageID
-            if i == 0, let old, changedNodes[old] != nil {
+            if i == 0, let old, changedNodes[old] != nil || writtenNodes.contains(old) {
                 id = old
+                // In memory again: written with the commit (or the next batch of leaves).
+                writtenNodes.remove(old)
             } else {
                 if i == 0, let old { freePage(old) }
                 id = allocatePage()

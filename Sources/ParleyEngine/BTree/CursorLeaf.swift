@@ -70,7 +70,7 @@ enum CursorLeaf {
 extension NodeSource {
     /// The node at `id` as a cursor sees it: a leaf to stand on, or the branch's child toward `target`.
     func cursorNode(_ id: PageID, toward target: CursorTarget) throws -> CursorNode {
-        if let node = changedNode(id) {
+        if let node = try changedNode(id) {
             switch node {
             case .leaf(let leaf): return .leaf(.node(leaf))
             case .branch(let branch):
@@ -104,7 +104,7 @@ extension NodeSource {
 
     /// Child `index` of the branch at `id` (a cursor moving to a neighbouring subtree).
     func child(of id: PageID, at index: Int) throws -> PageID {
-        if let node = changedNode(id) {
+        if let node = try changedNode(id) {
             guard case .branch(let branch) = node, branch.children.indices.contains(index) else {
                 throw EngineError.corruptPage(page: id, reason: "the cursor's branch changed shape")
             }

@@ -14,9 +14,9 @@ protocol NodeSource {
     var pageReader: PageReader { get }
     var maximumDepth: Int { get }
     /// A node this transaction changed, if `id` is one.
-    func changedNode(_ id: PageID) -> Node?
+    func changedNode(_ id: PageID) throws -> Node?
     /// An overflow page this transaction wrote, if `id` is one.
-    func changedRawPage(_ id: PageID) -> Bytes?
+    func changedRawPage(_ id: PageID) throws -> Bytes?
     /// Throws once the transaction has ended: its pages may be reused from then on.
     func checkSourceUsable() throws
 }
@@ -28,7 +28,7 @@ extension NodeSource {
 
     /// The node at `id`, decoded.
     func node(_ id: PageID) throws -> Node {
-        if let node = changedNode(id) { return node }
+        if let node = try changedNode(id) { return node }
         return try pageReader.withPage(id, expecting: nil) { page in
             switch PageLayout.type(of: page) {
             case .leaf?: return .leaf(try pageReader.leafView(page, id: id).decode())
@@ -39,7 +39,7 @@ extension NodeSource {
     }
 
     func withRawPage(_ id: PageID, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
-        if let bytes = changedRawPage(id) {
+        if let bytes = try changedRawPage(id) {
             try bytes.withUnsafeBytes { try body($0) }
         } else {
             try pageReader.withPage(id, expecting: nil, body)
@@ -88,7 +88,7 @@ extension NodeSource {
     }
 
     private func lookupStep(_ key: Bytes, in id: PageID) throws -> LookupStep {
-        if let node = changedNode(id) {
+        if let node = try changedNode(id) {
             switch node {
             case .branch(let branch): return .descend(branch.children[branch.childIndex(for: key)])
             case .leaf(let leaf):

@@ -10,6 +10,14 @@ public struct EngineOptions: Sendable {
     public var growthStep: Int = 1 << 20
     /// Deepest tree the engine will descend; a deeper path is reported as corruption.
     public var maximumDepth: Int = 32
+    /// Most overflow pages a write transaction keeps in memory before writing them to the file
+    /// (at least 1). A checkpoint that stores thousands of large values then holds a bounded
+    /// number of their pages instead of all of them until its commit.
+    public var heldOverflowPages: Int = 256
+    /// Changed leaves a write transaction keeps decoded, beside its branches, before it writes them
+    /// to the file (at least 1); a leaf it changes again is read back. Bounds a checkpoint's decoded
+    /// nodes, which cost several times their page each.
+    public var heldNodes: Int = 1024
 
     public init(pageSize: Int = 4096, growthStep: Int = 1 << 20) {
         self.pageSize = pageSize

@@ -3,8 +3,14 @@
 // Invariants:
 // - A page of the committed state is never written: changing it allocates a new page
 //   (`writablePage`) and frees the old one, which joins the freelist at commit.
-// - Every page this transaction allocated and still holds is in `changedNodes` or `changedRaw`;
-//   a changed node's ancestors are changed too, so a path stops copying at the first changed page.
+// - Every page this transaction allocated and still holds is in exactly one of `changedNodes`,
+//   `writtenNodes`, `changedRaw` and `writtenRaw`; a changed node's ancestors are changed too, so a
+//   path stops copying at the first changed page.
+// - Overflow pages and changed leaves may be written before the commit (`writeOverflowIfMany`,
+//   `writeLeavesIfMany`), so a large transaction holds a bounded number of them in memory: they are
+//   pages no durable meta and no live snapshot can reach (new, pooled, or taken from the freelist
+//   under `reusableUpTo`), so a crash or an abort leaves them as unreferenced bytes, exactly as a
+//   crash during `writePages` would. A written leaf changed again is read back into `changedNodes`.
 // - Commit order: new pages written, fdatasync, meta page written, fdatasync. Until the second
 //   sync completes the previous meta is the durable one, and none of its pages was touched.
 // - Abort keeps nothing: the transaction's copy of the freelist and its changed pages are dropped.
@@ -23,6 +29,13 @@ public final class WriteTransaction {
     var catalog: TreeDescriptor
     var changedNodes: [PageID: Node] = [:]
     var changedRaw: [PageID: Bytes] = [:]
+    /// Overflow pages of this transaction already written to the file (read back on demand).
+    var writtenRaw: Set<PageID> = []
+    /// Changed leaves already written to the file (read back into `changedNodes` on demand).
+    var writtenNodes: Set<PageID> = []
+    /// Nodes left in `changedNodes` by the last batch of leaf writes (the branches): the next batch
+    /// waits for `heldNodes` more, so a transaction with many branches does not scan them per change.
+    private var nodesKeptByLastWrite = 0
     /// Pages of the committed state this transaction no longer uses.
     var freedCommitted: [PageID] = []
     /// Pages this transaction allocated and then freed: reusable at once.
@@ -126,7 +139,10 @@ public final class WriteTransaction {
             throw EngineError.valueTooLarge(length: value.count, maximum: Self.maximumValueLength)
         }
         var descriptor = try existing(tree)
-        try changing { try put(into: &descriptor, key: key, value: value) }
+        try changing {
+            try put(into: &descriptor, key: key, value: value)
+            try writeLeavesIfMany()
+        }
         trees[tree] = descriptor
         changedTrees.insert(tree)
         version += 1
@@ -137,7 +153,11 @@ public final class WriteTransaction {
     public func delete(_ tree: String, _ key: Bytes) throws -> Bool {
         try checkOpen()
         var descriptor = try existing(tree)
-        let removed = try changing { try delete(from: &descriptor, key: key) }
+        let removed = try changing {
+            let removed = try delete(from: &descriptor, key: key)
+            try writeLeavesIfMany()
+            return removed
+        }
         if removed {
             trees[tree] = descriptor
             changedTrees.insert(tree)
@@ -194,7 +214,9 @@ public final class WriteTransaction {
 
     /// Gives up a page this transaction no longer references.
     func freePage(_ id: PageID) {
-        if changedNodes.removeValue(forKey: id) != nil || changedRaw.removeValue(forKey: id) != nil {
+        if changedNodes.removeValue(forKey: id) != nil || changedRaw.removeValue(forKey: id) != nil
+            || writtenRaw.remove(id) != nil || writtenNodes.remove(id) != nil
+        {
             pool.append(id)
         } else {
             freedCommitted.append(id)
@@ -231,16 +253,92 @@ public final class WriteTransaction {
             if let publishing { publishing(publish) } else { publish() }
             engine.writerFinished(committed: nil)
         } catch let error as EngineError {
-            switch error {
-            case .io, .diskFull, .simulatedCrash:
-                // A write or sync may have half happened: refuse writes until a reopen re-reads the
-                // durable state. (Growth failures are latched too: the file is no longer as we know it.)
-                engine.latch(error)
-            default:
-                break
-            }
+            latchIfWriteFailed(error)
             abort()
             throw error
+        }
+    }
+
+    /// A write or sync may have half happened: refuse writes until a reopen re-reads the durable
+    /// state. (Growth failures are latched too: the file is no longer as we know it.)
+    private func latchIfWriteFailed(_ error: EngineError) {
+        switch error {
+        case .io, .diskFull, .simulatedCrash: engine.latch(error)
+        default: break
+        }
+    }
+
+    // MARK: - Pages written before the commit
+
+    /// Writes the overflow pages this transaction holds once there are `heldOverflowPages` of them,
+    /// so a transaction storing many large values (a checkpoint) holds a bounded number of pages.
+    func writeOverflowIfMany() throws {
+        guard changedRaw.count >= max(1, engine.options.heldOverflowPages) else { return }
+        do {
+            try growFile()
+            let ids = changedRaw.keys.sorted()
+            // Forget the old bytes' check before they change (see VerifiedPages).
+            for id in ids {
+                engine.verifiedPages.remove(id)
+                engine.shapedPages.remove(id)
+            }
+            try writeRuns(ids) { changedRaw.removeValue(forKey: $0) ?? [] }
+            writtenRaw.formUnion(ids)
+        } catch let error as EngineError {
+            latchIfWriteFailed(error)
+            throw error
+        }
+    }
+
+    /// Writes the changed leaves once `heldNodes` more nodes are held than the last batch left,
+    /// keeping the branches (few, and on every path). Called between changes, when no node is taken
+    /// out of `changedNodes`.
+    func writeLeavesIfMany() throws {
+        guard changedNodes.count - nodesKeptByLastWrite >= max(1, engine.options.heldNodes) else { return }
+        var ids: [PageID] = []
+        for (id, node) in changedNodes { if case .leaf = node { ids.append(id) } }
+        ids.sort()
+        do {
+            try growFile()
+            for id in ids {
+                engine.verifiedPages.remove(id)
+                engine.shapedPages.remove(id)
+            }
+            try writeRuns(ids) { id in changedNodes.removeValue(forKey: id)?.encode(pageSize: pageSize, number: id) ?? [] }
+            writtenNodes.formUnion(ids)
+            nodesKeptByLastWrite = changedNodes.count
+        } catch let error as EngineError {
+            latchIfWriteFailed(error)
+            throw error
+        }
+    }
+
+    /// Reads a leaf this transaction wrote early back into `changedNodes`, where it is owned and
+    /// changed like any other; nothing for any other page.
+    func bringBackWrittenNode(_ id: PageID) throws {
+        guard writtenNodes.contains(id) else { return }
+        let (offset, overflow) = id.multipliedReportingOverflow(by: UInt64(pageSize))
+        guard !overflow else { throw EngineError.corruptPage(page: id, reason: "page offset overflows") }
+        let node = try engine.file.withBytes(at: offset, count: pageSize) { page -> Node in
+            if let problem = PageLayout.problem(in: page, number: id, expected: .leaf) {
+                throw EngineError.corruptPage(page: id, reason: problem)
+            }
+            return .leaf(try LeafView(page, id: id).decode())
+        }
+        writtenNodes.remove(id)
+        changedNodes[id] = node
+    }
+
+    /// An overflow page this transaction wrote early, read back and checked. Nil for any other page.
+    private func writtenRawPage(_ id: PageID) throws -> Bytes? {
+        guard writtenRaw.contains(id) else { return nil }
+        let (offset, overflow) = id.multipliedReportingOverflow(by: UInt64(pageSize))
+        guard !overflow else { throw EngineError.corruptPage(page: id, reason: "page offset overflows") }
+        return try engine.file.withBytes(at: offset, count: pageSize) { page in
+            if let problem = PageLayout.problem(in: page, number: id, expected: .overflow) {
+                throw EngineError.corruptPage(page: id, reason: problem)
+            }
+            return Bytes(page)
         }
     }
 
@@ -250,6 +348,8 @@ public final class WriteTransaction {
         finished = true
         changedNodes.removeAll()
         changedRaw.removeAll()
+        writtenRaw.removeAll()
+        writtenNodes.removeAll()
         engine.writerFinished(committed: nil)
     }
 
@@ -298,9 +398,7 @@ public final class WriteTransaction {
     /// a checkpoint changes thousands of pages, and holding every image beside every decoded node
     /// doubled its memory. (A commit that fails after this aborts, so nothing needs them again.)
     private func writePages(chunks: [PageID: Bytes]) throws {
-        let size = try engine.file.size()
-        let target = engine.growthTarget(forPages: pageCount, currentSize: size)
-        if target > size { try engine.file.grow(to: target) }
+        try growFile()
         var ids = Array(chunks.keys) + Array(changedNodes.keys) + Array(changedRaw.keys)
         ids.sort()
         // Forget the old bytes' check before they change (see VerifiedPages).
@@ -308,10 +406,21 @@ public final class WriteTransaction {
             engine.verifiedPages.remove(id)
             engine.shapedPages.remove(id)
         }
-        func image(_ id: PageID) -> Bytes {
+        try writeRuns(ids) { id in
             if let node = changedNodes.removeValue(forKey: id) { return node.encode(pageSize: pageSize, number: id) }
             return changedRaw.removeValue(forKey: id) ?? chunks[id] ?? []
         }
+    }
+
+    /// Grows the file to hold every page this transaction may write.
+    private func growFile() throws {
+        let size = try engine.file.size()
+        let target = engine.growthTarget(forPages: pageCount, currentSize: size)
+        if target > size { try engine.file.grow(to: target) }
+    }
+
+    /// Writes the pages `ids` (sorted), coalescing runs of adjacent pages into one write each.
+    private func writeRuns(_ ids: [PageID], image: (PageID) -> Bytes) throws {
         var index = 0
         var buffer = Bytes()
         while index < ids.count {
@@ -334,6 +443,12 @@ extension WriteTransaction: NodeSource {
     var pageReader: PageReader { reader }
     func checkSourceUsable() throws { try checkOpen() }
     var maximumDepth: Int { engine.options.maximumDepth }
-    func changedNode(_ id: PageID) -> Node? { changedNodes[id] }
-    func changedRawPage(_ id: PageID) -> Bytes? { changedRaw[id] }
+    func changedNode(_ id: PageID) throws -> Node? {
+        try bringBackWrittenNode(id)
+        return changedNodes[id]
+    }
+    func changedRawPage(_ id: PageID) throws -> Bytes? {
+        if let bytes = changedRaw[id] { return bytes }
+        return try writtenRawPage(id)
+    }
 }
