@@ -24,9 +24,21 @@ final class DecodedBlockCache: Sendable {
         let cost: Int
     }
 
+    /// A key hashed as one run of bytes: `[UInt8]`'s own hashing feeds the hasher a byte at a
+    /// time, which showed in every lookup of a cached read.
+    private struct Key: Hashable {
+        let bytes: [UInt8]
+
+        func hash(into hasher: inout Hasher) {
+            bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+        }
+
+        static func == (a: Key, b: Key) -> Bool { a.bytes == b.bytes }
+    }
+
     private struct Generations {
-        var newer: [[UInt8]: Entry] = [:]
-        var older: [[UInt8]: Entry] = [:]
+        var newer: [Key: Entry] = [:]
+        var older: [Key: Entry] = [:]
         var newerCost = 0
         var hits = 0
         var misses = 0
@@ -40,8 +52,9 @@ final class DecodedBlockCache: Sendable {
     /// What a block's messages are charged: their raw bytes plus the strings' and array's overhead.
     static func cost(rawLength: Int, count: Int) -> Int { rawLength + 96 * count }
 
-    func messages(_ key: [UInt8]) -> [Message]? {
+    func messages(_ bytes: [UInt8]) -> [Message]? {
         guard capacity > 0 else { return nil }
+        let key = Key(bytes: bytes)
         return state.withLock { state in
             if let entry = state.newer[key] {
                 state.hits += 1
@@ -57,13 +70,14 @@ final class DecodedBlockCache: Sendable {
         }
     }
 
-    func remember(_ key: [UInt8], _ messages: [Message], cost: Int) {
+    func remember(_ bytes: [UInt8], _ messages: [Message], cost: Int) {
         // A block larger than a generation would only push everything else out.
         guard capacity > 0, cost <= capacity / 2 else { return }
+        let key = Key(bytes: bytes)
         state.withLock { state in Self.insert(Entry(messages: messages, cost: cost), key, into: &state, capacity: capacity) }
     }
 
-    private static func insert(_ entry: Entry, _ key: [UInt8], into state: inout Generations, capacity: Int) {
+    private static func insert(_ entry: Entry, _ key: Key, into state: inout Generations, capacity: Int) {
         if state.newerCost + entry.cost > capacity / 2 {
             state.older = state.newer
             state.newer = [:]
