@@ -59,6 +59,7 @@ enum MetadataCodec {
         case .object:
             let count = try reader.count(limit: reader.remaining / 2)
             var fields: [String: Metadata] = [:]
+            fields.reserveCapacity(count)
             for _ in 0..<count {
                 let key = try reader.string(limit: reader.remaining)
                 fields[key] = try decode(from: &reader, depth: depth + 1)

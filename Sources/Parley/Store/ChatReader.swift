@@ -178,6 +178,7 @@ public class ChatReader {
         let limit = query.limit ?? .max
         var out: [Message] = []
         guard limit > 0 else { return out }
+        out.reserveCapacity(min(limit, 256))
         let forward = query.order == .oldestFirst
         let stream = try storage {
             try messageStream(conversation, forward: forward, from: forward ? lower : upper)

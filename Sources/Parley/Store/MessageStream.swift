@@ -19,13 +19,18 @@ final class MessageStream {
 
     /// The pending side's head.
     private var pendingHead: Message?
-    /// The block side: a header not yet decoded, or decoded messages and an index.
+    /// The block side: a header not yet decoded, or a decoded block (`blockMessages`, at
+    /// `blockIndex`). The messages live in their own stored properties, not in an enum payload:
+    /// matching on a payload copies the array (a retain and a release per message walked), and
+    /// the walk reads its head once per message.
     private enum BlockSide {
         case none
         case header(key: [UInt8], header: BlockHeader, raw: [UInt8])
-        case messages([Message], index: Int)
+        case decoded
     }
     private var blockSide = BlockSide.none
+    private var blockMessages: [Message] = []
+    private var blockIndex = 0
     /// Bound the walk starts beyond (exclusive); nil for the conversation's end.
     private let start: MessagePosition?
 
@@ -113,22 +118,48 @@ final class MessageStream {
             return
         }
         let messages = try decodeBlock(key: key, header: header, raw: raw)
-        if forward {
-            let index = messages.firstIndex { $0.position > start } ?? messages.count
-            blockSide = .messages(messages, index: index)
-        } else {
-            let index = messages.lastIndex { $0.position < start } ?? -1
-            blockSide = .messages(messages, index: index)
-        }
+        let index = forward
+            ? firstIndex(in: messages) { $0 > start } ?? messages.count
+            : lastIndex(in: messages) { $0 < start } ?? -1
+        enterBlock(messages, at: index)
         try settleBlocks()
     }
 
     private func loadHeader(_ entry: (key: Bytes, value: Bytes)?) throws {
+        blockMessages = []
         guard let (key, value) = entry, inConversation(key) else {
             blockSide = .none
             return
         }
         blockSide = .header(key: key, header: try BlockHeader(decoding: value, conversation: conversation), raw: value)
+    }
+
+    private func enterBlock(_ messages: [Message], at index: Int) {
+        blockMessages = messages
+        blockIndex = index
+        blockSide = .decoded
+    }
+
+    /// The first index whose position satisfies `test` (positions are ascending: a binary search).
+    private func firstIndex(in messages: [Message], where test: (MessagePosition) -> Bool) -> Int? {
+        var low = 0
+        var high = messages.count
+        while low < high {
+            let middle = (low + high) / 2
+            if test(messages[middle].position) { high = middle } else { low = middle + 1 }
+        }
+        return low < messages.count ? low : nil
+    }
+
+    /// The last index whose position satisfies `test` (true on a prefix of the ascending positions).
+    private func lastIndex(in messages: [Message], where test: (MessagePosition) -> Bool) -> Int? {
+        var low = 0
+        var high = messages.count
+        while low < high {
+            let middle = (low + high) / 2
+            if test(messages[middle].position) { low = middle + 1 } else { high = middle }
+        }
+        return low > 0 ? low - 1 : nil
     }
 
     private func decodeBlock(key: [UInt8], header: BlockHeader, raw: [UInt8]) throws -> [Message] {
@@ -146,45 +177,41 @@ final class MessageStream {
 
     /// After the index moved off a decoded block, loads the next header.
     private func settleBlocks() throws {
-        while case .messages(let messages, let index) = blockSide, index < 0 || index >= messages.count {
+        while case .decoded = blockSide, blockIndex < 0 || blockIndex >= blockMessages.count {
             try loadHeader(forward ? try blockCursor.next() : try blockCursor.previous())
         }
     }
 
-    private func blockHead() throws -> Message? {
+    /// The block side's head position, decoding the block the walk has just entered.
+    private func blockHeadPosition() throws -> MessagePosition? {
         switch blockSide {
         case .none: return nil
         case .header(let key, let header, let raw):
             let messages = try decodeBlock(key: key, header: header, raw: raw)
-            blockSide = .messages(messages, index: forward ? 0 : messages.count - 1)
-            return try blockHead()
-        case .messages(let messages, let index): return messages[index]
+            enterBlock(messages, at: forward ? 0 : messages.count - 1)
+            try settleBlocks()
+            return try blockHeadPosition()
+        case .decoded: return blockMessages[blockIndex].position
         }
     }
 
-    private func advanceBlock() throws {
-        guard case .messages(let messages, let index) = blockSide else { return }
-        blockSide = .messages(messages, index: forward ? index + 1 : index - 1)
+    /// Takes the block side's head (which `blockHeadPosition` found) and moves past it.
+    private func takeBlockHead() throws -> Message {
+        let message = blockMessages[blockIndex]
+        blockIndex += forward ? 1 : -1
         try settleBlocks()
+        return message
     }
 
     // MARK: Walking
 
     /// The next message in the walk's direction, or nil at the end.
     func next() throws -> Message? {
-        let fromBlock = try blockHead()
+        let block = try blockHeadPosition()
         guard let pending = pendingHead else {
-            if fromBlock != nil { try advanceBlock() }
-            return fromBlock
+            return block == nil ? nil : try takeBlockHead()
         }
-        guard let block = fromBlock else {
-            try advancePending()
-            return pending
-        }
-        if (block.position < pending.position) == forward {
-            try advanceBlock()
-            return block
-        }
+        if let block, (block < pending.position) == forward { return try takeBlockHead() }
         try advancePending()
         return pending
     }
