@@ -31,55 +31,10 @@ final class CrashConsistencyTests: XCTestCase {
     }
 
     func testPowerLossAtRandomPoints() throws {
-        var outcomes = (previous: 0, inFlight: 0, duringOpen: 0)
-        for trial in 0..<400 {
-            var random = SeededRandom(seed: UInt64(trial) &* 7919 &+ 1)
-            let disk = SimulatedDisk()
-            let fs = SimulatedFileSystem(disk: disk)
-            var committed: State = [:]
-            var inFlight: State?
-            // Crash somewhere in the first ~40 transactions' I/O, creation included.
-            disk.crash(afterOperations: Int(random.next() % 400))
-            do {
-                let engine = try StorageEngine.open(path: "/db", options: EngineOptions(pageSize: 1024, growthStep: 8192), fileSystem: fs)
-                for _ in 0..<40 {
-                    var model = committed
-                    let txn = try engine.beginWrite()
-                    try randomTransaction(txn, &model, &random)
-                    inFlight = model
-                    try txn.commit()
-                    committed = model
-                    inFlight = nil
-                }
-                engine.close()
-            } catch EngineError.simulatedCrash {
-                // The power went.
-            }
-            let survivor = disk.powerLoss(seed: random.next())
-            let reopened: StorageEngine
-            do {
-                reopened = try StorageEngine.open(path: "/db", fileSystem: SimulatedFileSystem(disk: survivor))
-            } catch {
-                XCTFail("trial \(trial): reopen failed: \(error)")
-                continue
-            }
-            let recovered = try state(reopened)
-            if recovered == committed {
-                outcomes.previous += 1
-            } else if let inFlight, recovered == inFlight {
-                outcomes.inFlight += 1
-            } else {
-                XCTFail("trial \(trial): recovered \(recovered.count) keys, neither the committed state (\(committed.count)) nor the one in flight")
-            }
-            try assertSound(reopened)
-            // The recovered database takes new commits.
-            var model = recovered
-            try reopened.write { try randomTransaction($0, &model, &random) }
-            XCTAssertEqual(try state(reopened), model)
-            try assertSound(reopened)
-            reopened.close()
-            if committed.isEmpty && inFlight == nil { outcomes.duringOpen += 1 }
-        }
+        // Crash somewhere in the first ~40 transactions' I/O, creation included.
+        let outcomes = try runPowerLossTrials(
+            trials: 400, seed: { UInt64($0) &* 7919 &+ 1 }, crashWithin: 400, transactions: 40,
+            options: EngineOptions(pageSize: 1024, growthStep: 8192), transaction: randomTransaction)
         // Both outcomes occur: the test reaches inside commits, not only between them.
         XCTAssertGreaterThan(outcomes.previous, 0)
         XCTAssertGreaterThan(outcomes.inFlight, 0)

@@ -162,56 +162,10 @@ final class PagesWrittenEarlyTests: XCTestCase {
     /// and leaves whenever two nodes are held:
     /// the reopened database holds the committed state, or the one in flight, and is sound.
     func testPowerLossWithOverflowWrittenEarly() throws {
-        var outcomes = (previous: 0, inFlight: 0)
-        for trial in 0..<300 {
-            var random = SeededRandom(seed: UInt64(trial) &* 104_729 &+ 3)
-            let disk = SimulatedDisk()
-            let fs = SimulatedFileSystem(disk: disk)
-            var committed: State = [:]
-            var inFlight: State?
-            disk.crash(afterOperations: Int(random.next() % 500))
-            do {
-                let engine = try StorageEngine.open(path: "/db", options: options(held: 1, nodes: 2), fileSystem: fs)
-                for _ in 0..<30 {
-                    var model = committed
-                    let txn = try engine.beginWrite()
-                    try randomTransaction(txn, &model, &random)
-                    if random.next() % 6 == 0 {
-                        txn.abort()
-                        continue
-                    }
-                    inFlight = model
-                    try txn.commit()
-                    committed = model
-                    inFlight = nil
-                }
-                engine.close()
-            } catch EngineError.simulatedCrash {
-                // The power went.
-            }
-            let survivor = disk.powerLoss(seed: random.next())
-            let reopened: StorageEngine
-            do {
-                reopened = try StorageEngine.open(path: "/db", options: options(held: 1, nodes: 2), fileSystem: SimulatedFileSystem(disk: survivor))
-            } catch {
-                XCTFail("trial \(trial): reopen failed: \(error)")
-                continue
-            }
-            let recovered = try state(reopened)
-            if recovered == committed {
-                outcomes.previous += 1
-            } else if let inFlight, recovered == inFlight {
-                outcomes.inFlight += 1
-            } else {
-                XCTFail("trial \(trial): recovered \(recovered.count) keys, neither the committed state (\(committed.count)) nor the one in flight")
-            }
-            try assertSound(reopened)
-            var model = recovered
-            try reopened.write { try randomTransaction($0, &model, &random) }
-            XCTAssertEqual(try state(reopened), model)
-            try assertSound(reopened)
-            reopened.close()
-        }
+        let outcomes = try runPowerLossTrials(
+            trials: 300, seed: { UInt64($0) &* 104_729 &+ 3 }, crashWithin: 500, transactions: 30,
+            options: options(held: 1, nodes: 2), reopenOptions: options(held: 1, nodes: 2), abortOneIn: 6,
+            transaction: randomTransaction)
         XCTAssertGreaterThan(outcomes.previous, 0)
         XCTAssertGreaterThan(outcomes.inFlight, 0)
     }
