@@ -133,6 +133,19 @@ final class LogFormatTests: XCTestCase {
         }
         let truncated = LogOperation.encode([.put(tree: "t", key: [1, 2, 3], value: [4, 5])]).dropLast()
         XCTAssertNil(Array(truncated).withUnsafeBytes { LogOperation.decode($0) })
+        // A tree name that is not UTF-8, an empty one, and an unknown opcode.
+        XCTAssertNil([UInt8(1), 1, 0xFF].withUnsafeBytes { LogOperation.decode($0) })
+        XCTAssertNil([UInt8(1), 0].withUnsafeBytes { LogOperation.decode($0) })
+        XCTAssertNil([UInt8(9), 1, 0x74].withUnsafeBytes { LogOperation.decode($0) })
+    }
+
+    /// Every kind of operation decodes to what was encoded, in order.
+    func testEveryOperationRoundTrips() {
+        let operations: [LogOperation] = [
+            .createTree("t"), .put(tree: "t", key: [1], value: [2, 3]), .insert(tree: "tree é", key: [], value: []),
+            .delete(tree: "t", key: [1]), .deleteRange(tree: "t", start: [0], end: [9, 9]), .dropTree("t"),
+        ]
+        XCTAssertEqual(LogOperation.encode(operations).withUnsafeBytes { LogOperation.decode($0) }, operations)
     }
 }
 

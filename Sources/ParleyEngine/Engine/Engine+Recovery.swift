@@ -1,10 +1,11 @@
 // Recovery: the log's valid records after the trees' sequence become the memtable's active layer.
 //
 // A version-2 log is kept: its records are replayed into one `MemLayer` (no B+tree write and no
-// log reset; one fdatasync of the log, `WriteAheadLog.syncKeptRecords`), and the next checkpoint moves them into the trees as it does any commit. The layer
-// is built from the records' bytes in place: each operation is sliced out of its payload and kept
-// as offsets into the log, each tree's entries are sorted, and only the newest write of each key is
-// copied out, into a balanced map built at once instead of inserted one by one.
+// log reset; one fdatasync of the log, `WriteAheadLog.syncKeptRecords`), and the next checkpoint
+// moves them into the trees as it does any commit. The layer is built from the records' bytes in
+// place: each operation is sliced out of its payload and kept as offsets into the log, each tree's
+// entries are sorted, and only the newest write of each key is copied out, into a balanced map
+// built at once instead of inserted one by one.
 //
 // Invariants:
 // - Replay gives the layer the commits would have built: operations apply in log order, the last

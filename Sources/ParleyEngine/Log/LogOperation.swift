@@ -60,39 +60,24 @@ public enum LogOperation: Equatable, Sendable {
 
     /// Decodes a whole payload; nil when any part of it is malformed.
     static func decode(_ payload: UnsafeRawBufferPointer) -> [LogOperation]? {
-        var offset = 0
         var operations: [LogOperation] = []
-        func bytes() -> Bytes? {
-            guard let length = Varint.read(payload, at: &offset), length <= UInt64(payload.count - offset) else { return nil }
-            let start = offset
-            offset += Int(length)
-            return Bytes(payload[start..<offset])
-        }
-        func name() -> String? {
-            guard let raw = bytes(), !raw.isEmpty else { return nil }
-            return String(validating: raw, as: UTF8.self)
-        }
-        while offset < payload.count {
-            let code = payload[offset]
-            offset += 1
-            guard let tree = name() else { return nil }
-            switch code {
-            case createCode: operations.append(.createTree(tree))
-            case dropCode: operations.append(.dropTree(tree))
-            case putCode, insertCode:
-                guard let key = bytes(), let value = bytes() else { return nil }
-                operations.append(code == putCode ? .put(tree: tree, key: key, value: value) : .insert(tree: tree, key: key, value: value))
-            case deleteCode:
-                guard let key = bytes() else { return nil }
-                operations.append(.delete(tree: tree, key: key))
-            case rangeCode:
-                guard let start = bytes(), let end = bytes() else { return nil }
-                operations.append(.deleteRange(tree: tree, start: start, end: end))
-            default:
-                return nil
+        var namesValid = true
+        let structured = forEach(payload) { fields in
+            guard namesValid, let tree = String(validating: fields.tree, as: UTF8.self) else {
+                namesValid = false
+                return
+            }
+            let key = Bytes(fields.key), value = Bytes(fields.value)
+            switch fields.kind {
+            case .createTree: operations.append(.createTree(tree))
+            case .dropTree: operations.append(.dropTree(tree))
+            case .put: operations.append(.put(tree: tree, key: key, value: value))
+            case .insert: operations.append(.insert(tree: tree, key: key, value: value))
+            case .delete: operations.append(.delete(tree: tree, key: key))
+            case .deleteRange: operations.append(.deleteRange(tree: tree, start: key, end: value))
             }
         }
-        return operations
+        return structured && namesValid ? operations : nil
     }
 
     // MARK: - Decoding in place (recovery)
