@@ -19,11 +19,13 @@
 
 extension Engine {
     /// The layer holding the records `spans` of `body`, over the trees `base` (read only by range
-    /// deletes). `spans` are consecutive, valid and well formed (`LogFormat.scanRun`).
+    /// deletes). `spans` are consecutive, valid and well formed (`LogFormat.scanRun`). `slotBits`
+    /// sizes the table of recent keys per tree (tests make it tiny, so that keys share slots).
     static func recoveredLayer(
-        body: UnsafeRawBufferPointer, spans: ArraySlice<LogFormat.Span>, base: ReadTransaction, logPath: String
+        body: UnsafeRawBufferPointer, spans: ArraySlice<LogFormat.Span>, base: ReadTransaction, logPath: String,
+        slotBits: Int = RecoveredLayerBuilder.defaultSlotBits
     ) throws -> MemLayer {
-        var builder = RecoveredLayerBuilder(base: base, body: body)
+        var builder = RecoveredLayerBuilder(base: base, body: body, slotBits: slotBits)
         for span in spans {
             let payload = UnsafeRawBufferPointer(rebasing: body[span.payload])
             let wellFormed = try LogOperation.forEach(payload) { try builder.apply($0) }
@@ -64,11 +66,24 @@ struct RecoveredLayerBuilder {
     private var strings: [String] = []
     private var overlays: [TreeOverlay] = []
     private var unsorted: [[BodyEntry]] = []
+    /// Per tree, a table of `1 << slotBits` slots, each the index in `unsorted` of the entry last
+    /// collected for a key hashed there (-1 for none); empty until the tree's first write. A write
+    /// whose key it finds replaces that entry in place, so a key rewritten at every append (a
+    /// conversation's record) is sorted once, not once per write. A lost slot (two keys hashed
+    /// alike) only leaves an older write for the sort to drop.
+    private var latest: [[Int]] = []
+    private let slotBits: Int
+    /// Writes collected so far: each entry's place in the log, newer writes higher.
+    private var written = 0
     private var last = -1
 
-    init(base: ReadTransaction, body: UnsafeRawBufferPointer) {
+    /// 4,096 slots: a chat log's keys come back after a few hundred other writes at most.
+    static let defaultSlotBits = 12
+
+    init(base: ReadTransaction, body: UnsafeRawBufferPointer, slotBits: Int = defaultSlotBits) {
         self.base = base
         self.body = body
+        self.slotBits = max(0, min(slotBits, 20))
     }
 
     /// The index of tree `name`, added when new (a record names few trees, and mostly the same one
@@ -83,6 +98,7 @@ struct RecoveredLayerBuilder {
         strings.append(String(decoding: name, as: UTF8.self))
         overlays.append(TreeOverlay())
         unsorted.append([])
+        latest.append([])
         last = names.count - 1
         return last
     }
@@ -95,20 +111,40 @@ struct RecoveredLayerBuilder {
 
     private mutating func collect(_ i: Int, _ operation: LogOperation.Fields, tombstone: Bool) {
         let key = operation.key
+        let prefix = BodyEntry.Prefix(key)
+        let value = tombstone ? -1 : offset(of: operation.value)
+        let valueCount = tombstone ? 0 : operation.value.count
+        written += 1
+        if latest[i].isEmpty { latest[i] = Array(repeating: -1, count: 1 << slotBits) }
+        let slot = prefix.slot(count: key.count, bits: slotBits)
+        let found = latest[i][slot]
+        // Equal prefixes and lengths make keys of up to 24 bytes equal; longer ones are compared.
+        if found >= 0, unsorted[i][found].prefix == prefix, unsorted[i][found].keyCount == key.count,
+           key.count <= BodyEntry.Prefix.width || compareBytes(self.key(unsorted[i][found]), key) == 0 {
+            unsorted[i][found].value = value
+            unsorted[i][found].valueCount = valueCount
+            unsorted[i][found].position = written
+            return
+        }
+        latest[i][slot] = unsorted[i].count
         unsorted[i].append(BodyEntry(
-            prefix: BodyEntry.Prefix(key), key: offset(of: key), keyCount: key.count,
-            value: tombstone ? -1 : offset(of: operation.value), valueCount: tombstone ? 0 : operation.value.count,
-            position: unsorted[i].count))
+            prefix: prefix, key: offset(of: key), keyCount: key.count, value: value, valueCount: valueCount, position: written))
+    }
+
+    /// Forgets tree `i`'s collected entries (and the slots that point into them).
+    private mutating func clearCollected(_ i: Int) {
+        unsorted[i] = []
+        latest[i] = []
     }
 
     mutating func apply(_ operation: LogOperation.Fields) throws {
         let i = index(of: operation.tree)
         switch operation.kind {
         case .createTree:
-            unsorted[i].removeAll()
+            clearCollected(i)
             overlays[i] = TreeOverlay(exists: true, hidesBelow: true)
         case .dropTree:
-            unsorted[i].removeAll()
+            clearCollected(i)
             overlays[i] = TreeOverlay(exists: false, hidesBelow: true)
         case .put:
             collect(i, operation, tombstone: false)
@@ -144,7 +180,7 @@ struct RecoveredLayerBuilder {
     private mutating func settle(_ i: Int) {
         guard !unsorted[i].isEmpty else { return }
         var entries = unsorted[i]
-        unsorted[i] = []
+        clearCollected(i)
         // Sorted by key, then by log position, so the last of equal keys is the newest write. Keys
         // are compared by their first 24 bytes as integers, and in full only when those agree.
         let body = self.body
@@ -203,14 +239,25 @@ private struct BodyEntry {
     struct Prefix: Comparable {
         var a: UInt64, b: UInt64, c: UInt64
 
+        static let width = 24
+
         init(_ key: UnsafeRawBufferPointer) {
             var words: (UInt64, UInt64, UInt64) = (0, 0, 0)
             withUnsafeMutableBytes(of: &words) { raw in
-                raw.copyMemory(from: UnsafeRawBufferPointer(rebasing: key.prefix(24)))
+                raw.copyMemory(from: UnsafeRawBufferPointer(rebasing: key.prefix(Self.width)))
             }
             a = UInt64(bigEndian: words.0)
             b = UInt64(bigEndian: words.1)
             c = UInt64(bigEndian: words.2)
+        }
+
+        /// One of `1 << bits` slots for a key with this prefix and `count` bytes (a multiplicative
+        /// hash: its top bits mix every bit of the words).
+        func slot(count: Int, bits: Int) -> Int {
+            guard bits > 0 else { return 0 }
+            let mixed = (a &* 0x9E37_79B9_7F4A_7C15) ^ (b &* 0xC2B2_AE3D_27D4_EB4F) ^ (c &* 0x1656_67B1_9E37_79F9)
+                ^ UInt64(truncatingIfNeeded: count)
+            return Int(truncatingIfNeeded: (mixed &* 0x9E37_79B9_7F4A_7C15) >> UInt64(64 - bits))
         }
 
         static func < (l: Prefix, r: Prefix) -> Bool { (l.a, l.b, l.c) < (r.a, r.b, r.c) }
