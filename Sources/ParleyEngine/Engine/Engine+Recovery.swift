@@ -67,11 +67,12 @@ struct RecoveredLayerBuilder {
     private var overlays: [TreeOverlay] = []
     private var unsorted: [[BodyEntry]] = []
     /// Per tree, a table of `1 << slotBits` slots, each the index in `unsorted` of the entry last
-    /// collected for a key hashed there (-1 for none); empty until the tree's first write. A write
-    /// whose key it finds replaces that entry in place, so a key rewritten at every append (a
-    /// conversation's record) is sorted once, not once per write. A lost slot (two keys hashed
-    /// alike) only leaves an older write for the sort to drop.
-    private var latest: [[Int]] = []
+    /// collected for a key hashed there (-1 for none) and that key's hash; empty until the tree's
+    /// first write. A write whose key it finds replaces that entry in place, so a key rewritten at
+    /// every append (a conversation's record) is sorted once, not once per write. A lost slot (two
+    /// keys hashed alike) only leaves an older write for the sort to drop. The hash is checked
+    /// before the entry is read: most new keys then never touch an old entry (a cache miss).
+    private var latest: [[Slot]] = []
     private let slotBits: Int
     /// Writes collected so far: each entry's place in the log, newer writes higher.
     private var written = 0
@@ -115,18 +116,19 @@ struct RecoveredLayerBuilder {
         let value = tombstone ? -1 : offset(of: operation.value)
         let valueCount = tombstone ? 0 : operation.value.count
         written += 1
-        if latest[i].isEmpty { latest[i] = Array(repeating: -1, count: 1 << slotBits) }
-        let slot = prefix.slot(count: key.count, bits: slotBits)
-        let found = latest[i][slot]
+        if latest[i].isEmpty { latest[i] = Array(repeating: Slot(index: -1, hash: 0), count: 1 << slotBits) }
+        let hash = prefix.hash(count: key.count)
+        let slot = slotBits > 0 ? Int(truncatingIfNeeded: hash >> UInt64(64 - slotBits)) : 0
+        let found = latest[i][slot].index
         // Equal prefixes and lengths make keys of up to 24 bytes equal; longer ones are compared.
-        if found >= 0, unsorted[i][found].prefix == prefix, unsorted[i][found].keyCount == key.count,
+        if found >= 0, latest[i][slot].hash == hash, unsorted[i][found].prefix == prefix, unsorted[i][found].keyCount == key.count,
            key.count <= BodyEntry.Prefix.width || compareBytes(self.key(unsorted[i][found]), key) == 0 {
             unsorted[i][found].value = value
             unsorted[i][found].valueCount = valueCount
             unsorted[i][found].position = written
             return
         }
-        latest[i][slot] = unsorted[i].count
+        latest[i][slot] = Slot(index: unsorted[i].count, hash: hash)
         unsorted[i].append(BodyEntry(
             prefix: prefix, key: offset(of: key), keyCount: key.count, value: value, valueCount: valueCount, position: written))
     }
@@ -222,6 +224,12 @@ struct RecoveredLayerBuilder {
     }
 }
 
+/// A slot of `RecoveredLayerBuilder`'s table of recent keys.
+private struct Slot {
+    var index: Int
+    var hash: UInt64
+}
+
 /// An entry written to a tree, as offsets into the log body (no copy), with the first 24 bytes of
 /// its key as integers and its place in the log: integer comparisons order most keys without
 /// reading them.
@@ -251,13 +259,12 @@ private struct BodyEntry {
             c = UInt64(bigEndian: words.2)
         }
 
-        /// One of `1 << bits` slots for a key with this prefix and `count` bytes (a multiplicative
-        /// hash: its top bits mix every bit of the words).
-        func slot(count: Int, bits: Int) -> Int {
-            guard bits > 0 else { return 0 }
+        /// A hash of this prefix and a key length `count` (multiplicative: its top bits, which
+        /// pick a slot, mix every bit of the words).
+        func hash(count: Int) -> UInt64 {
             let mixed = (a &* 0x9E37_79B9_7F4A_7C15) ^ (b &* 0xC2B2_AE3D_27D4_EB4F) ^ (c &* 0x1656_67B1_9E37_79F9)
                 ^ UInt64(truncatingIfNeeded: count)
-            return Int(truncatingIfNeeded: (mixed &* 0x9E37_79B9_7F4A_7C15) >> UInt64(64 - bits))
+            return mixed &* 0x9E37_79B9_7F4A_7C15
         }
 
         static func < (l: Prefix, r: Prefix) -> Bool { (l.a, l.b, l.c) < (r.a, r.b, r.c) }
