@@ -17,6 +17,8 @@
 //   valid run could join a stale record: its records are written into the trees in one commit, as
 //   that build did, and the log is reset.
 
+import Dispatch
+
 extension Engine {
     /// The layer holding the records `spans` of `body`, over the trees `base` (read only by range
     /// deletes). `spans` are consecutive, valid and well formed (`LogFormat.scanRun`). `slotBits`
@@ -167,31 +169,42 @@ struct RecoveredLayerBuilder {
         }
     }
 
-    private func key(_ entry: BodyEntry) -> UnsafeRawBufferPointer {
+    private func key(_ entry: BodyEntry) -> UnsafeRawBufferPointer { Self.key(entry, in: body) }
+
+    private static func key(_ entry: BodyEntry, in body: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(rebasing: body[entry.key..<(entry.key + entry.keyCount)])
     }
 
     /// The entry as the memtable holds it: its key and value copied out of the body.
-    private func materialize(_ entry: BodyEntry) -> (Bytes, MemValue) {
+    private static func materialize(_ entry: BodyEntry, in body: UnsafeRawBufferPointer) -> (Bytes, MemValue) {
         let value: MemValue = entry.value < 0
             ? .tombstone : .put(Bytes(UnsafeRawBufferPointer(rebasing: body[entry.value..<(entry.value + entry.valueCount)])))
-        return (Bytes(key(entry)), value)
+        return (Bytes(key(entry, in: body)), value)
     }
 
-    /// Moves tree `i`'s collected entries into its map: the last write of each key wins.
+    /// Moves tree `i`'s collected entries into its map.
     private mutating func settle(_ i: Int) {
         guard !unsorted[i].isEmpty else { return }
         var entries = unsorted[i]
         clearCollected(i)
+        Self.settle(&entries, into: &overlays[i], body: body)
+    }
+
+    /// Moves `entries` (collected in log order, sorted here in place) into `overlay`'s map: the
+    /// last write of each key wins.
+    private static func settle(_ entries: inout [BodyEntry], into overlay: inout TreeOverlay, body: UnsafeRawBufferPointer) {
+        guard !entries.isEmpty else { return }
         // Sorted by key, then by log position, so the last of equal keys is the newest write. Keys
-        // are compared by their first 24 bytes as integers, and in full only when those agree.
-        let body = self.body
+        // are compared by their first 24 bytes as integers, and in full only when those agree
+        // and one is longer than that.
         entries.withUnsafeMutableBufferPointer { entries in
             entries.sort { a, b in
                 if a.prefix != b.prefix { return a.prefix < b.prefix }
-                let c = compareBytes(
-                    UnsafeRawBufferPointer(rebasing: body[a.key..<(a.key + a.keyCount)]),
-                    UnsafeRawBufferPointer(rebasing: body[b.key..<(b.key + b.keyCount)]))
+                if a.keyCount <= BodyEntry.Prefix.width && b.keyCount <= BodyEntry.Prefix.width {
+                    // Zero-padded alike: the shorter key is a prefix of the longer one.
+                    return a.keyCount != b.keyCount ? a.keyCount < b.keyCount : a.position < b.position
+                }
+                let c = compareBytes(key(a, in: body), key(b, in: body))
                 return c != 0 ? c < 0 : a.position < b.position
             }
         }
@@ -199,29 +212,61 @@ struct RecoveredLayerBuilder {
         var newest: [Int] = []
         newest.reserveCapacity(entries.count)
         for n in entries.indices {
-            if n + 1 < entries.count, entries[n].prefix == entries[n + 1].prefix,
-               compareBytes(key(entries[n]), key(entries[n + 1])) == 0 { continue }
+            if n + 1 < entries.count, entries[n].prefix == entries[n + 1].prefix, entries[n].keyCount == entries[n + 1].keyCount,
+               compareBytes(key(entries[n], in: body), key(entries[n + 1], in: body)) == 0 { continue }
             newest.append(n)
         }
-        if overlays[i].entries.isEmptyMap {
-            overlays[i].entries = PersistentMap(sortedCount: newest.count) { materialize(entries[newest[$0]]) }
+        if overlay.entries.isEmptyMap {
+            overlay.entries = PersistentMap(sortedCount: newest.count) { materialize(entries[newest[$0]], in: body) }
         } else {
             for n in newest {
-                let (key, value) = materialize(entries[n])
-                overlays[i].entries.set(key, value)
+                let (key, value) = materialize(entries[n], in: body)
+                overlay.entries.set(key, value)
             }
         }
     }
 
+    /// The layer: each tree's entries moved into its map, the trees shared out between two
+    /// threads (each map is built from its own entries and the body alone).
     mutating func finish(lastSequence: UInt64) throws -> MemLayer {
-        var layer = MemLayer()
-        for i in names.indices {
-            settle(i)
-            layer.trees[strings[i]] = overlays[i]
+        // The largest lists first, each to the thread with fewer entries so far.
+        var shares: [[Int]] = [[], []]
+        var loads = [0, 0]
+        for i in names.indices.sorted(by: { unsorted[$0].count > unsorted[$1].count }) {
+            let thread = loads[0] <= loads[1] ? 0 : 1
+            shares[thread].append(i)
+            loads[thread] += unsorted[i].count
         }
+        let split = shares
+        // Moved out of the builder, so that the lists are sorted and the maps only this builder
+        // holds are changed in place (not copied first).
+        let lists = UnsafeMutableBufferPointer<[BodyEntry]>.allocate(capacity: unsorted.count)
+        _ = lists.initialize(from: unsorted)
+        for i in names.indices { clearCollected(i) }
+        defer { lists.deinitialize().deallocate() }
+        let results = UnsafeMutableBufferPointer<TreeOverlay>.allocate(capacity: overlays.count)
+        _ = results.initialize(from: overlays)
+        overlays = []
+        defer { results.deinitialize().deallocate() }
+        let work = SettleWork(lists: lists, overlays: results, body: body)
+        DispatchQueue.concurrentPerform(iterations: split[1].isEmpty ? 1 : 2) { thread in
+            // Each thread touches only its own trees' overlays.
+            for i in split[thread] { Self.settle(&work.lists[i], into: &work.overlays[i], body: work.body) }
+        }
+        let built = Array(results)
+        var layer = MemLayer()
+        for i in names.indices { layer.trees[strings[i]] = built[i] }
         layer.lastSequence = lastSequence
         return layer
     }
+}
+
+/// What `RecoveredLayerBuilder.finish` hands to its threads: the body stays mapped and each tree's
+/// list and overlay are touched by one thread only, until both have finished.
+private struct SettleWork: @unchecked Sendable {
+    let lists: UnsafeMutableBufferPointer<[BodyEntry]>
+    let overlays: UnsafeMutableBufferPointer<TreeOverlay>
+    let body: UnsafeRawBufferPointer
 }
 
 /// A slot of `RecoveredLayerBuilder`'s table of recent keys.
