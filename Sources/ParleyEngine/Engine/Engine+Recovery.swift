@@ -112,7 +112,9 @@ struct RecoveredLayerBuilder {
         return origin.distance(to: start)
     }
 
-    private mutating func collect(_ i: Int, _ operation: LogOperation.Fields, tombstone: Bool) {
+    /// Collects a write of tree `i`: `inserted` when the log records the key as absent before it
+    /// (an `insert`).
+    private mutating func collect(_ i: Int, _ operation: LogOperation.Fields, tombstone: Bool, inserted: Bool = false) {
         let key = operation.key
         let prefix = BodyEntry.Prefix(key)
         let value = tombstone ? -1 : offset(of: operation.value)
@@ -132,7 +134,8 @@ struct RecoveredLayerBuilder {
         }
         latest[i][slot] = Slot(index: unsorted[i].count, hash: hash)
         unsorted[i].append(BodyEntry(
-            prefix: prefix, key: offset(of: key), keyCount: key.count, value: value, valueCount: valueCount, position: written))
+            prefix: prefix, key: offset(of: key), keyCount: key.count, value: value, valueCount: valueCount, position: written,
+            bornByInsert: inserted))
     }
 
     /// Forgets tree `i`'s collected entries (and the slots that point into them).
@@ -153,7 +156,7 @@ struct RecoveredLayerBuilder {
         case .put:
             collect(i, operation, tombstone: false)
         case .insert:
-            collect(i, operation, tombstone: false)
+            collect(i, operation, tombstone: false, inserted: true)
             overlays[i].countDelta += 1
         case .delete:
             collect(i, operation, tombstone: true)
@@ -208,13 +211,19 @@ struct RecoveredLayerBuilder {
                 return c != 0 ? c < 0 : a.position < b.position
             }
         }
-        // The newest write of each key: the last of each group of equal keys.
+        // The newest write of each key: the last of each group of equal keys. A key whose first
+        // write here was an insert (absent from everything below) and whose last is a delete is
+        // absent below as it is after: it needs no tombstone, and gets no entry at all (an inbox or
+        // status key, written at one append and deleted at the next, is most of a chat log's).
         var newest: [Int] = []
         newest.reserveCapacity(entries.count)
+        var groupStart = 0
         for n in entries.indices {
             if n + 1 < entries.count, entries[n].prefix == entries[n + 1].prefix, entries[n].keyCount == entries[n + 1].keyCount,
                compareBytes(key(entries[n], in: body), key(entries[n + 1], in: body)) == 0 { continue }
-            newest.append(n)
+            let vanished = entries[groupStart].bornByInsert && entries[n].value < 0
+            groupStart = n + 1
+            if !vanished { newest.append(n) }
         }
         if overlay.entries.isEmptyMap {
             overlay.entries = PersistentMap(sortedCount: newest.count) { materialize(entries[newest[$0]], in: body) }
@@ -286,6 +295,9 @@ private struct BodyEntry {
     var value: Int
     var valueCount: Int
     var position: Int
+    /// Whether the first write of the key collected (in this run: since the tree's last settle,
+    /// creation or drop) was an insert. A write replacing the entry in place leaves it as it is.
+    var bornByInsert: Bool
 
     /// A key's first 24 bytes as three big-endian integers, zero-padded: keys equal in those bytes
     /// (or one a zero-padded prefix of the other) are compared in full.
