@@ -122,11 +122,18 @@ struct RecoveredLayerBuilder {
         written += 1
         if latest[i].isEmpty { latest[i] = Array(repeating: Slot(index: -1, hash: 0), count: 1 << slotBits) }
         let hash = prefix.hash(count: key.count)
-        let slot = slotBits > 0 ? Int(truncatingIfNeeded: hash >> UInt64(64 - slotBits)) : 0
+        let slot = self.slot(hash)
         let found = latest[i][slot].index
         // Equal prefixes and lengths make keys of up to 24 bytes equal; longer ones are compared.
         if found >= 0, latest[i][slot].hash == hash, unsorted[i][found].prefix == prefix, unsorted[i][found].keyCount == key.count,
            key.count <= BodyEntry.Prefix.width || compareBytes(self.key(unsorted[i][found]), key) == 0 {
+            if tombstone && unsorted[i][found].bornByInsert {
+                // The entry's writes are consecutive writes of the key (a later one would have
+                // found it here), from an insert (absent before) to this delete (absent after):
+                // together they change nothing, so the entry goes before it is ever sorted.
+                removeCollected(i, at: found, slot: slot)
+                return
+            }
             unsorted[i][found].value = value
             unsorted[i][found].valueCount = valueCount
             unsorted[i][found].position = written
@@ -136,6 +143,25 @@ struct RecoveredLayerBuilder {
         unsorted[i].append(BodyEntry(
             prefix: prefix, key: offset(of: key), keyCount: key.count, value: value, valueCount: valueCount, position: written,
             bornByInsert: inserted))
+    }
+
+    private func slot(_ hash: UInt64) -> Int {
+        slotBits > 0 ? Int(truncatingIfNeeded: hash >> UInt64(64 - slotBits)) : 0
+    }
+
+    /// Removes tree `i`'s entry `index`, found through `slot`: the last entry takes its place (the
+    /// order of collection does not matter, positions keep the log's), and its slot follows it.
+    private mutating func removeCollected(_ i: Int, at index: Int, slot: Int) {
+        latest[i][slot] = Slot(index: -1, hash: 0)
+        let last = unsorted[i].count - 1
+        if index != last {
+            let moved = unsorted[i][last]
+            unsorted[i][index] = moved
+            let movedSlot = self.slot(moved.prefix.hash(count: moved.keyCount))
+            // The slot holds `last` only if it still speaks for the moved entry's key.
+            if latest[i][movedSlot].index == last { latest[i][movedSlot].index = index }
+        }
+        unsorted[i].removeLast()
     }
 
     /// Forgets tree `i`'s collected entries (and the slots that point into them).
