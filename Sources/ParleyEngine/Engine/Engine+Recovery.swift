@@ -5,13 +5,16 @@
 // moves them into the trees as it does any commit. The layer is built from the records' bytes in
 // place: each operation is sliced out of its payload and kept as offsets into the log, each tree's
 // entries are sorted, and only the newest write of each key is copied out, into a balanced map
-// built at once instead of inserted one by one.
+// built at once instead of inserted one by one (the trees' maps on two threads).
 //
 // Invariants:
 // - Replay gives the layer the commits would have built: operations apply in log order, the last
 //   write of a key wins, a created or dropped tree hides everything below it, and entry counts move
 //   by the log's own record of each change (an `insert` adds one, a `delete` removes one, a range
 //   delete removes the keys the layers and trees held at that point).
+// - A key whose writes since the tree's last settle, creation or drop run from an insert to a
+//   delete has no entry: the insert says it was absent from everything below, as it is after, so
+//   the layer reads the same without a tombstone (and counts by the log, not by its entries).
 // - The layer's `lastSequence` is the last record's; the trees keep their own (`storage.logSequence`).
 // - A version-1 log (unchained, left by an older build) is never kept, since appending after its
 //   valid run could join a stale record: its records are written into the trees in one commit, as
