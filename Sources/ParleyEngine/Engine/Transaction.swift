@@ -5,7 +5,10 @@
 /// The one write transaction of an `Engine`. Use it from one thread at a time.
 public final class Transaction {
     let database: Engine
-    let snapshot: Snapshot
+    /// What the transaction reads under its own changes, until it ends. Let go of before the commit
+    /// lays `local` over the memtable: while this snapshot holds the active layer, every node that
+    /// merge touches is shared and would be copied rather than changed in place.
+    private(set) var snapshot: Snapshot?
     var local = MemLayer()
     var operations: [LogOperation] = []
     /// Durability of this commit.
@@ -23,7 +26,16 @@ public final class Transaction {
     }
 
     private var view: LayeredView {
-        LayeredView(layers: [local] + snapshot.view.layers, base: snapshot.view.base)
+        get throws {
+            guard let snapshot else { throw EngineError.invalidArgument("the transaction has ended") }
+            return LayeredView(layers: [local] + snapshot.view.layers, base: snapshot.view.base)
+        }
+    }
+
+    /// Ends the snapshot and drops this transaction's references to the memtable's layers.
+    private func releaseSnapshot() {
+        snapshot?.close()
+        snapshot = nil
     }
 
     private func checkOpen() throws {
@@ -128,6 +140,7 @@ public final class Transaction {
     public func commit() throws {
         try checkOpen()
         finished = true
+        releaseSnapshot()
         try database.commit(self)
     }
 
@@ -135,6 +148,7 @@ public final class Transaction {
     public func abort() {
         guard !finished else { return }
         finished = true
+        releaseSnapshot()
         database.writerEnded()
     }
 }
