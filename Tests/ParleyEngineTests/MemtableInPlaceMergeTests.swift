@@ -17,10 +17,10 @@ final class MemtableInPlaceMergeTests: XCTestCase {
     func testACommitWithNoReaderChangesTheActiveLayerInPlace() throws {
         let engine = try openEngine()
         defer { try? engine.close() }
-        try engine.write { try $0.createTree("t") }
+        try engine.write { _ = try $0.createTree("t") }
         for key: UInt8 in 1...3 { try engine.write { try $0.put("t", [key], [key]) } }
         // Keys 1, 2, 3 leave key 2 at the root; adding key 4 below key 3 rotates nothing there.
-        weak var root = engine.activeMapRoot("t")
+        weak let root = engine.activeMapRoot("t")
         XCTAssertNotNil(root)
         try engine.write { transaction in
             try transaction.put("t", [4], [4])
@@ -38,7 +38,7 @@ final class MemtableInPlaceMergeTests: XCTestCase {
     func testAReaderHoldingTheActiveLayerKeepsItsVersion() throws {
         let engine = try openEngine()
         defer { try? engine.close() }
-        try engine.write { try $0.createTree("t") }
+        try engine.write { _ = try $0.createTree("t") }
         for key: UInt8 in 1...3 { try engine.write { try $0.put("t", [key], [key]) } }
         let reader = try engine.snapshot()
         defer { reader.close() }
@@ -63,7 +63,7 @@ final class MemtableInPlaceMergeTests: XCTestCase {
     func testAnEndedTransactionHoldsNoSnapshot() throws {
         let engine = try openEngine()
         defer { try? engine.close() }
-        try engine.write { try $0.createTree("t") }
+        try engine.write { _ = try $0.createTree("t") }
         let committed = try engine.beginWrite()
         XCTAssertNotNil(committed.snapshot)
         try committed.put("t", [1], [1])

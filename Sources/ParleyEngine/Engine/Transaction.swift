@@ -32,6 +32,12 @@ public final class Transaction {
         }
     }
 
+    /// The value under `key` as this transaction sees it (its own changes over its snapshot).
+    private func getExisting(_ tree: String, _ key: Bytes) throws -> Bytes? {
+        guard let snapshot else { throw EngineError.invalidArgument("the transaction has ended") }
+        return try snapshot.view.getExisting(tree, key, under: local)
+    }
+
     /// Ends the snapshot and drops this transaction's references to the memtable's layers.
     private func releaseSnapshot() {
         snapshot?.close()
@@ -55,7 +61,7 @@ public final class Transaction {
 
     public func get(_ tree: String, _ key: Bytes) throws -> Bytes? {
         try checkOpen()
-        return try view.getExisting(tree, key)
+        return try getExisting(tree, key)
     }
 
     public func count(_ tree: String) throws -> UInt64 {
@@ -102,7 +108,7 @@ public final class Transaction {
         guard value.count <= WriteTransaction.maximumValueLength else {
             throw EngineError.valueTooLarge(length: value.count, maximum: WriteTransaction.maximumValueLength)
         }
-        let existed = try view.getExisting(tree, key) != nil
+        let existed = try getExisting(tree, key) != nil
         // In place, so the transaction's own map nodes are changed rather than copied.
         local.trees[tree, default: TreeOverlay()].entries.set(key, .put(value))
         if !existed { local.trees[tree, default: TreeOverlay()].countDelta += 1 }
@@ -114,7 +120,7 @@ public final class Transaction {
     @discardableResult
     public func delete(_ tree: String, _ key: Bytes) throws -> Bool {
         try checkOpen()
-        guard try view.getExisting(tree, key) != nil else { return false }
+        guard try getExisting(tree, key) != nil else { return false }
         local.trees[tree, default: TreeOverlay()].entries.set(key, .tombstone)
         local.trees[tree, default: TreeOverlay()].countDelta -= 1
         operations.append(.delete(tree: tree, key: key))
