@@ -223,7 +223,7 @@ final class EngineReadModeTests: XCTestCase {
         XCTAssertNotNil(reader.view.base.pageReader.mapped)
         reader.close()
         let transaction = try engine.beginWrite()
-        XCTAssertNil(transaction.snapshot.view.base.pageReader.mapped)
+        XCTAssertNil(try XCTUnwrap(transaction.snapshot).view.base.pageReader.mapped)
         XCTAssertEqual(try transaction.get("t", [1]), [2])
         transaction.abort()
         try engine.close()

@@ -368,6 +368,10 @@ public final class Engine: @unchecked Sendable {
     /// Heap bytes the memtable holds, active and frozen layers together.
     var memtableBytes: Int { state.withLock { $0.memtableBytes } }
 
+    /// The root node of the active layer's map for `tree` (tests: whether a commit changed the
+    /// memtable in place or copied its path).
+    func activeMapRoot(_ tree: String) -> MapNode? { state.withLock { $0.active.trees[tree]?.entries.root } }
+
     /// Log records appended since open, and the fdatasyncs that made them durable.
     public var logStatistics: (sequence: UInt64, syncs: UInt64) {
         (log.sequences.appended, log.syncCountValue)

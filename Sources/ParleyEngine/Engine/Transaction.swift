@@ -5,7 +5,10 @@
 /// The one write transaction of an `Engine`. Use it from one thread at a time.
 public final class Transaction {
     let database: Engine
-    let snapshot: Snapshot
+    /// What the transaction reads under its own changes, until it ends. Let go of before the commit
+    /// lays `local` over the memtable: while this snapshot holds the active layer, every node that
+    /// merge touches is shared and would be copied rather than changed in place.
+    private(set) var snapshot: Snapshot?
     var local = MemLayer()
     var operations: [LogOperation] = []
     /// Durability of this commit.
@@ -23,7 +26,22 @@ public final class Transaction {
     }
 
     private var view: LayeredView {
-        LayeredView(layers: [local] + snapshot.view.layers, base: snapshot.view.base)
+        get throws {
+            guard let snapshot else { throw EngineError.invalidArgument("the transaction has ended") }
+            return LayeredView(layers: [local] + snapshot.view.layers, base: snapshot.view.base)
+        }
+    }
+
+    /// The value under `key` as this transaction sees it (its own changes over its snapshot).
+    private func getExisting(_ tree: String, _ key: Bytes) throws -> Bytes? {
+        guard let snapshot else { throw EngineError.invalidArgument("the transaction has ended") }
+        return try snapshot.view.getExisting(tree, key, under: local)
+    }
+
+    /// Ends the snapshot and drops this transaction's references to the memtable's layers.
+    private func releaseSnapshot() {
+        snapshot?.close()
+        snapshot = nil
     }
 
     private func checkOpen() throws {
@@ -43,7 +61,7 @@ public final class Transaction {
 
     public func get(_ tree: String, _ key: Bytes) throws -> Bytes? {
         try checkOpen()
-        return try view.getExisting(tree, key)
+        return try getExisting(tree, key)
     }
 
     public func count(_ tree: String) throws -> UInt64 {
@@ -90,7 +108,7 @@ public final class Transaction {
         guard value.count <= WriteTransaction.maximumValueLength else {
             throw EngineError.valueTooLarge(length: value.count, maximum: WriteTransaction.maximumValueLength)
         }
-        let existed = try view.getExisting(tree, key) != nil
+        let existed = try getExisting(tree, key) != nil
         // In place, so the transaction's own map nodes are changed rather than copied.
         local.trees[tree, default: TreeOverlay()].entries.set(key, .put(value))
         if !existed { local.trees[tree, default: TreeOverlay()].countDelta += 1 }
@@ -102,7 +120,7 @@ public final class Transaction {
     @discardableResult
     public func delete(_ tree: String, _ key: Bytes) throws -> Bool {
         try checkOpen()
-        guard try view.getExisting(tree, key) != nil else { return false }
+        guard try getExisting(tree, key) != nil else { return false }
         local.trees[tree, default: TreeOverlay()].entries.set(key, .tombstone)
         local.trees[tree, default: TreeOverlay()].countDelta -= 1
         operations.append(.delete(tree: tree, key: key))
@@ -128,6 +146,7 @@ public final class Transaction {
     public func commit() throws {
         try checkOpen()
         finished = true
+        releaseSnapshot()
         try database.commit(self)
     }
 
@@ -135,6 +154,7 @@ public final class Transaction {
     public func abort() {
         guard !finished else { return }
         finished = true
+        releaseSnapshot()
         database.writerEnded()
     }
 }

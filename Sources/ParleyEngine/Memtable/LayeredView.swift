@@ -26,24 +26,34 @@ struct LayeredView {
     }
 
     /// The value under `key`, throwing `treeNotFound` when `tree` does not exist: what
-    /// `treeExists` then `get` answer, with one walk of the layers and one catalog lookup.
-    func getExisting(_ tree: String, _ key: Bytes) throws -> Bytes? {
+    /// `treeExists` then `get` answer, with one walk of the layers and one catalog lookup. `top`,
+    /// when given, is a layer over all of them (a write transaction's own changes), read first
+    /// without building a new list of layers on every call.
+    func getExisting(_ tree: String, _ key: Bytes, under top: MemLayer? = nil) throws -> Bytes? {
         // The newest layer that says whether the tree exists decides that, as in `treeExists`.
         var exists: Bool?
-        for layer in layers where !layer.trees.isEmpty {
-            guard let overlay = layer.trees[tree] else { continue }
-            if exists == nil { exists = overlay.exists }
-            if exists == false { throw EngineError.treeNotFound(name: tree) }
-            switch overlay.entries.get(key) {
-            case .put(let value)?: return value
-            case .tombstone?: return nil
-            case nil: break
-            }
-            if overlay.hidesBelow { return nil }
+        if let top, let answer = try Self.look(in: top, tree, key, &exists) { return answer }
+        for layer in layers {
+            if let answer = try Self.look(in: layer, tree, key, &exists) { return answer }
         }
         let (baseHasTree, value) = try base.getIfTreeExists(tree, key)
         if exists == nil, !baseHasTree { throw EngineError.treeNotFound(name: tree) }
         return value
+    }
+
+    /// What `layer` says about `key`: nil when it leaves the question to the layers below, else
+    /// the answer (a value, or nil for absent). Records in `exists` what the newest layer that
+    /// mentions the tree says about its existence.
+    private static func look(in layer: MemLayer, _ tree: String, _ key: Bytes, _ exists: inout Bool?) throws -> Bytes?? {
+        guard !layer.trees.isEmpty, let overlay = layer.trees[tree] else { return nil }
+        if exists == nil { exists = overlay.exists }
+        if exists == false { throw EngineError.treeNotFound(name: tree) }
+        switch overlay.entries.get(key) {
+        case .put(let value)?: return .some(value)
+        case .tombstone?: return .some(nil)
+        case nil: break
+        }
+        return overlay.hidesBelow ? .some(nil) : nil
     }
 
     func count(_ tree: String) throws -> UInt64 {
