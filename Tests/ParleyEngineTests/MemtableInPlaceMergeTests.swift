@@ -14,11 +14,16 @@ final class MemtableInPlaceMergeTests: XCTestCase {
         return try Engine.open(path: try temporaryDirectory(self) + "/merge.parley", options: options)
     }
 
+    /// Tree "t" holding keys 1, 2 and 3 (value = key), each put by its own commit.
+    private func fillKeysOneToThree(_ engine: Engine) throws {
+        try engine.write { _ = try $0.createTree("t") }
+        for key: UInt8 in 1...3 { try engine.write { try $0.put("t", [key], [key]) } }
+    }
+
     func testACommitWithNoReaderChangesTheActiveLayerInPlace() throws {
         let engine = try openEngine()
         defer { try? engine.close() }
-        try engine.write { _ = try $0.createTree("t") }
-        for key: UInt8 in 1...3 { try engine.write { try $0.put("t", [key], [key]) } }
+        try fillKeysOneToThree(engine)
         // Keys 1, 2, 3 leave key 2 at the root; adding key 4 below key 3 rotates nothing there.
         weak let root = engine.activeMapRoot("t")
         XCTAssertNotNil(root)
@@ -38,8 +43,7 @@ final class MemtableInPlaceMergeTests: XCTestCase {
     func testAReaderHoldingTheActiveLayerKeepsItsVersion() throws {
         let engine = try openEngine()
         defer { try? engine.close() }
-        try engine.write { _ = try $0.createTree("t") }
-        for key: UInt8 in 1...3 { try engine.write { try $0.put("t", [key], [key]) } }
+        try fillKeysOneToThree(engine)
         let reader = try engine.snapshot()
         defer { reader.close() }
         try engine.write { transaction in
