@@ -37,10 +37,11 @@ extension ChatWriter {
             platform: new.platform, externalID: new.externalID, title: new.title, status: .new,
             createdAt: new.createdAt ?? now, metadata: new.metadata)
         record.members = handles.map { Member(handle: $0) }
-        try saveRecord(record, id)
-        if let externalKey { try put(Tree.external, externalKey, id.bytes) }
-        try put(Tree.status, Key.status(record.status, record.lastActivity, id), [])
-        for handle in handles { try put(Tree.inbox, Key.inbox(handle, record.lastActivity, id), []) }
+        // The id and the external key were checked free above; the index keys hold the new id.
+        try insertNew(Tree.conversations, id.bytes, record.encoded())
+        if let externalKey { try insertNew(Tree.external, externalKey, id.bytes) }
+        try insertNew(Tree.status, Key.status(record.status, record.lastActivity, id), [])
+        for handle in handles { try insertNew(Tree.inbox, Key.inbox(handle, record.lastActivity, id), []) }
         return id
     }
 

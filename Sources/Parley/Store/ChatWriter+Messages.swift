@@ -61,12 +61,13 @@ extension ChatWriter {
         var record = old
         var markers: [[UInt8]: (sender: String, position: MessagePosition)] = [:]
         for (message, encoded) in prepared {
+            // The id is new (taken from the counters), so are the keys made from it.
             let key = Key.message(conversation, message.position)
-            try put(Tree.pending, key, encoded)
+            try insertNew(Tree.pending, key, encoded)
             var locator = conversation.bytes
             Key.appendBE(orderedBits(message.createdAt), to: &locator)
-            try put(Tree.locator, Key.locator(message.id), locator)
-            if message.role == .system { try put(Tree.system, key, []) }
+            try insertNew(Tree.locator, Key.locator(message.id), locator)
+            if message.role == .system { try insertNew(Tree.system, key, []) }
             record.messageCount += 1
             record.tokenTotal += Int64(message.tokens)
             record.lastActivity = max(record.lastActivity, message.createdAt)

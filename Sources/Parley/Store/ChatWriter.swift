@@ -22,6 +22,19 @@ public final class ChatWriter: ChatReader {
         try storage { try transaction.delete(tree, key) }
     }
 
+    /// `put` for a key this store's invariants make absent: one built from an id just taken from
+    /// the counters or checked free, or an index entry for a time its record has just moved to.
+    /// The engine trusts the claim instead of looking the key up (debug builds check it).
+    func insertNew(_ tree: String, _ key: [UInt8], _ value: [UInt8]) throws {
+        try storage { try transaction.insertAbsent(tree, key, value) }
+    }
+
+    /// `delete` for an index entry its record points at, which the indexes' invariant (they
+    /// always agree with the records) makes present; trusted like ``insertNew(_:_:_:)``.
+    func deleteIndexed(_ tree: String, _ key: [UInt8]) throws {
+        try storage { try transaction.deletePresent(tree, key) }
+    }
+
     @discardableResult
     func deletePrefix(_ tree: String, _ prefix: [UInt8]) throws -> Int {
         guard let end = Key.prefixEnd(prefix) else { return 0 }
@@ -81,15 +94,18 @@ public final class ChatWriter: ChatReader {
 
     /// Moves a conversation's status-index and inbox entries from `old` to `new` (its last
     /// activity or status changed), so both indexes always agree with the record.
+    /// Both records must have the same members. Each index holds exactly one entry per
+    /// conversation (per member, for the inbox) at its record's status and time, so the old
+    /// entries are present and the new ones, whose status or time differs, absent.
     func moveIndexes(_ id: ConversationID, from old: ConversationRecord, to new: ConversationRecord) throws {
         if old.status != new.status || old.lastActivity != new.lastActivity {
-            try delete(Tree.status, Key.status(old.status, old.lastActivity, id))
-            try put(Tree.status, Key.status(new.status, new.lastActivity, id), [])
+            try deleteIndexed(Tree.status, Key.status(old.status, old.lastActivity, id))
+            try insertNew(Tree.status, Key.status(new.status, new.lastActivity, id), [])
         }
         if old.lastActivity != new.lastActivity {
             for member in new.members {
-                try delete(Tree.inbox, Key.inbox(member.handle, old.lastActivity, id))
-                try put(Tree.inbox, Key.inbox(member.handle, new.lastActivity, id), [])
+                try deleteIndexed(Tree.inbox, Key.inbox(member.handle, old.lastActivity, id))
+                try insertNew(Tree.inbox, Key.inbox(member.handle, new.lastActivity, id), [])
             }
         }
     }

@@ -116,6 +116,54 @@ public final class Transaction {
         operations.append(existed ? .put(tree: tree, key: key, value: value) : .insert(tree: tree, key: key, value: value))
     }
 
+    /// Stores `value` under `key`, which the caller's own invariants say is absent (a key made
+    /// from a fresh id, an index entry for a time it has just moved to). `put` looks the key up
+    /// through every layer and the B+tree only to learn that; skipping the lookup is most of
+    /// what an append costs. The claim decides the tree's count and the log's `insert` flag
+    /// (replay counts from it), so debug builds, which the tests run, check it and throw.
+    package func insertAbsent(_ tree: String, _ key: Bytes, _ value: Bytes) throws {
+        try checkOpen()
+        guard key.count <= maximumKeyLength else { throw EngineError.keyTooLarge(length: key.count, maximum: maximumKeyLength) }
+        guard value.count <= WriteTransaction.maximumValueLength else {
+            throw EngineError.valueTooLarge(length: value.count, maximum: WriteTransaction.maximumValueLength)
+        }
+        try requireTreeUnderLocal(tree)
+        #if DEBUG
+        if try getExisting(tree, key) != nil {
+            throw EngineError.invalidArgument("insertAbsent: the key is present in \(tree)")
+        }
+        #endif
+        local.trees[tree, default: TreeOverlay()].entries.set(key, .put(value))
+        local.trees[tree, default: TreeOverlay()].countDelta += 1
+        operations.append(.insert(tree: tree, key: key, value: value))
+    }
+
+    /// Removes `key`, which the caller's own invariants say is present (an index entry its
+    /// record points at); the counterpart of ``insertAbsent(_:_:_:)``, checked the same way.
+    package func deletePresent(_ tree: String, _ key: Bytes) throws {
+        try checkOpen()
+        try requireTreeUnderLocal(tree)
+        #if DEBUG
+        if try getExisting(tree, key) == nil {
+            throw EngineError.invalidArgument("deletePresent: the key is absent from \(tree)")
+        }
+        #endif
+        local.trees[tree, default: TreeOverlay()].entries.set(key, .tombstone)
+        local.trees[tree, default: TreeOverlay()].countDelta -= 1
+        operations.append(.delete(tree: tree, key: key))
+    }
+
+    /// Throws `treeNotFound` unless `tree` exists for this transaction, without building a list
+    /// of layers (as `view` does) on every write.
+    private func requireTreeUnderLocal(_ tree: String) throws {
+        guard let snapshot else { throw EngineError.invalidArgument("the transaction has ended") }
+        if let exists = local.trees[tree]?.exists {
+            guard exists else { throw EngineError.treeNotFound(name: tree) }
+            return
+        }
+        guard try snapshot.view.treeExists(tree) else { throw EngineError.treeNotFound(name: tree) }
+    }
+
     /// Removes `key`; true when it was there.
     @discardableResult
     public func delete(_ tree: String, _ key: Bytes) throws -> Bool {
