@@ -30,9 +30,10 @@ extension ChatWriter {
         }
         let stateKey = Key.state(key)
         try removeState(stateKey)
+        // Absent now, both: removed above if they were there (one expiry entry per value).
         let stored = StateValue(value: value, expiresAt: now.adding(seconds: ttl))
-        try put(Tree.state, stateKey, StateCodec.encode(stored))
-        try put(Tree.expiry, Key.expiry(stored.expiresAt, stateKey), [])
+        try insertNew(Tree.state, stateKey, StateCodec.encode(stored))
+        try insertNew(Tree.expiry, Key.expiry(stored.expiresAt, stateKey), [])
     }
 
     /// Slides a live value's expiry to `ttl` seconds from now; false when there is no live value.
@@ -41,10 +42,10 @@ extension ChatWriter {
         try validateTTL(ttl)
         guard var value = try state(key) else { return false }
         let stateKey = Key.state(key)
-        try delete(Tree.expiry, Key.expiry(value.expiresAt, stateKey))
+        try deleteIndexed(Tree.expiry, Key.expiry(value.expiresAt, stateKey))
         value.expiresAt = now.adding(seconds: ttl)
         try put(Tree.state, stateKey, StateCodec.encode(value))
-        try put(Tree.expiry, Key.expiry(value.expiresAt, stateKey), [])
+        try insertNew(Tree.expiry, Key.expiry(value.expiresAt, stateKey), [])
         return true
     }
 
@@ -56,12 +57,13 @@ extension ChatWriter {
         return live
     }
 
-    /// Removes a state entry and its expiry entry, live or expired.
+    /// Removes a state entry and its expiry entry, live or expired. Every value has exactly one
+    /// expiry entry, at its own expiry time, so both are known present once the value is read.
     func removeState(_ stateKey: [UInt8]) throws {
         guard let bytes = try storage({ try view.get(Tree.state, stateKey) }) else { return }
         let old = try StateCodec.decode(bytes)
-        try delete(Tree.expiry, Key.expiry(old.expiresAt, stateKey))
-        try delete(Tree.state, stateKey)
+        try deleteIndexed(Tree.expiry, Key.expiry(old.expiresAt, stateKey))
+        try deleteIndexed(Tree.state, stateKey)
     }
 
     /// Deletes every value that has expired; returns how many.

@@ -29,8 +29,9 @@ public final class ChatWriter: ChatReader {
         try storage { try transaction.insertAbsent(tree, key, value) }
     }
 
-    /// `delete` for an index entry its record points at, which the indexes' invariant (they
-    /// always agree with the records) makes present; trusted like ``insertNew(_:_:_:)``.
+    /// `delete` for a key this store's invariants make present: an index entry its record points
+    /// at (the indexes always agree with the records), or a value this transaction has just read.
+    /// Trusted like ``insertNew(_:_:_:)``.
     func deleteIndexed(_ tree: String, _ key: [UInt8]) throws {
         try storage { try transaction.deletePresent(tree, key) }
     }

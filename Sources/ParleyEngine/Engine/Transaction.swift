@@ -119,8 +119,10 @@ public final class Transaction {
     /// Stores `value` under `key`, which the caller's own invariants say is absent (a key made
     /// from a fresh id, an index entry for a time it has just moved to). `put` looks the key up
     /// through every layer and the B+tree only to learn that; skipping the lookup is most of
-    /// what an append costs. The claim decides the tree's count and the log's `insert` flag
-    /// (replay counts from it), so debug builds, which the tests run, check it and throw.
+    /// what an append costs. The claim decides the tree's count until the next checkpoint (the
+    /// B+tree counts what it really holds) and the log's `insert` flag, which replay trusts (an
+    /// insert then a delete of one key replays as nothing), so debug builds, which the tests
+    /// run, check it and throw.
     package func insertAbsent(_ tree: String, _ key: Bytes, _ value: Bytes) throws {
         try checkOpen()
         guard key.count <= maximumKeyLength else { throw EngineError.keyTooLarge(length: key.count, maximum: maximumKeyLength) }
