@@ -301,13 +301,17 @@ public final class Engine: @unchecked Sendable {
                     }
                 }
                 txn.logSequence = layer.lastSequence
+                var written: MemLayer?
                 try txn.commit { publish in
                     // The new trees and the frozen layer's removal become visible together.
                     self.state.withLock { state in
                         publish()
-                        _ = state.frozen.popLast()
+                        written = state.frozen.popLast()
                     }
                 }
+                // Freed here, not under the lock that every commit's merge takes: the layer may
+                // hold the last references to a whole memtable's nodes.
+                withExtendedLifetime(written) {}
             } catch {
                 txn.abort()
                 throw error

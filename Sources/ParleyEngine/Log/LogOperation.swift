@@ -28,32 +28,53 @@ public enum LogOperation: Equatable, Sendable {
             Varint.append(UInt64(bytes.count), to: &out)
             out.append(contentsOf: bytes)
         }
+        // Tree names are written from their UTF-8 view: an array of them per operation was an
+        // allocation per key an append changed.
+        func name(_ tree: String) {
+            Varint.append(UInt64(tree.utf8.count), to: &out)
+            out.append(contentsOf: tree.utf8)
+        }
         switch self {
         case .createTree(let tree):
             out.append(Self.createCode)
-            string(Array(tree.utf8))
+            name(tree)
         case .dropTree(let tree):
             out.append(Self.dropCode)
-            string(Array(tree.utf8))
+            name(tree)
         case .put(let tree, let key, let value), .insert(let tree, let key, let value):
             if case .insert = self { out.append(Self.insertCode) } else { out.append(Self.putCode) }
-            string(Array(tree.utf8))
+            name(tree)
             string(key)
             string(value)
         case .delete(let tree, let key):
             out.append(Self.deleteCode)
-            string(Array(tree.utf8))
+            name(tree)
             string(key)
         case .deleteRange(let tree, let start, let end):
             out.append(Self.rangeCode)
-            string(Array(tree.utf8))
+            name(tree)
             string(start)
             string(end)
         }
     }
 
+    /// An upper bound of the encoded size: a kind byte, and each field with a varint length of
+    /// at most 10 bytes.
+    var encodedSizeBound: Int {
+        switch self {
+        case .createTree(let tree), .dropTree(let tree): return 11 + tree.utf8.count
+        case .put(let tree, let key, let value), .insert(let tree, let key, let value):
+            return 31 + tree.utf8.count + key.count + value.count
+        case .delete(let tree, let key): return 21 + tree.utf8.count + key.count
+        case .deleteRange(let tree, let start, let end): return 31 + tree.utf8.count + start.count + end.count
+        }
+    }
+
     static func encode(_ operations: [LogOperation]) -> Bytes {
         var out = Bytes()
+        // Sized once: a thousand-message transaction's payload would otherwise be copied each
+        // time it doubled.
+        out.reserveCapacity(operations.reduce(0) { $0 + $1.encodedSizeBound })
         for operation in operations { operation.encode(into: &out) }
         return out
     }
