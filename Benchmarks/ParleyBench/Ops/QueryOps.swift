@@ -1,6 +1,8 @@
 // recent, range and inbox: a fixed list of queries drawn once (conversations with the workload's
 // skew, users uniformly), run on ParleyDB then on SQLite. Each query's latency goes into a
-// histogram; the rows returned are summed on both sides and must agree.
+// histogram; the rows returned are summed on both sides and must agree. How much of each
+// engine's files the page cache held when its queries began is noted: at the large scale the
+// files outgrow what the kernel keeps, and a page read from disk sets the tail.
 
 import Parley
 
@@ -17,18 +19,20 @@ extension BenchRun {
         var parleyTotals = QueryTotals()
         var sqliteTotals = QueryTotals()
         var parleyTimes = LatencyRecorder()
+        var cached = CachedAtStart(parley: parleyCacheFraction())
         for conversation in conversations {
             let messages = try parleyTimes.measure { try parley.recent(conversation) }
             parleyTotals.add(messages.count, messages.reduce(0) { $0 + $1.text.utf8.count })
         }
         let side = try sqliteSide()
         var sqliteTimes = LatencyRecorder()
+        cached.sqlite = sqliteCacheFraction()
         for conversation in conversations {
             let messages = try sqliteTimes.measure { try side.recent(conversation) }
             sqliteTotals.add(messages.count, messages.reduce(0) { $0 + $1.text.utf8.count })
         }
         record("recent", "newest \(WorkloadConstants.recentLimit) messages of a conversation (skewed), every field decoded",
-               parleyTimes, sqliteTimes, parleyTotals, sqliteTotals)
+               parleyTimes, sqliteTimes, parleyTotals, sqliteTotals, cached)
     }
 
     func range() throws {
@@ -46,19 +50,21 @@ extension BenchRun {
         var parleyTotals = QueryTotals()
         var sqliteTotals = QueryTotals()
         var parleyTimes = LatencyRecorder()
+        var cached = CachedAtStart(parley: parleyCacheFraction())
         for query in queries {
             let messages = try parleyTimes.measure { try parley.range(query.conversation, from: query.from, to: query.from + window) }
             parleyTotals.add(messages.count, messages.reduce(0) { $0 + $1.text.utf8.count })
         }
         let side = try sqliteSide()
         var sqliteTimes = LatencyRecorder()
+        cached.sqlite = sqliteCacheFraction()
         for query in queries {
             let messages = try sqliteTimes.measure { try side.range(query.conversation, from: query.from, to: query.from + window) }
             sqliteTotals.add(messages.count, messages.reduce(0) { $0 + $1.text.utf8.count })
         }
         record("range", "messages of a conversation (skewed) in a random one-hour window of its span; "
                + String(format: "%.0f", Double(parleyTotals.rows) / Double(max(1, queries.count))) + " messages per query on average",
-               parleyTimes, sqliteTimes, parleyTotals, sqliteTotals)
+               parleyTimes, sqliteTimes, parleyTotals, sqliteTotals, cached)
     }
 
     func inbox() throws {
@@ -67,6 +73,7 @@ extension BenchRun {
         var parleyTotals = QueryTotals()
         var sqliteTotals = QueryTotals()
         var parleyTimes = LatencyRecorder()
+        var cached = CachedAtStart(parley: parleyCacheFraction())
         for user in users {
             let handle = population.handle(of: user)
             let entries = try parleyTimes.measure { try parley.inbox(handle) }
@@ -74,23 +81,38 @@ extension BenchRun {
         }
         let side = try sqliteSide()
         var sqliteTimes = LatencyRecorder()
+        cached.sqlite = sqliteCacheFraction()
         for user in users {
             let entries = try sqliteTimes.measure { try side.inbox(user) }
             sqliteTotals.add(entries.count, entries.reduce(0) { $0 + ($1.lastText?.utf8.count ?? 0) + Int($1.unread) })
         }
         record("inbox", "a random user's \(WorkloadConstants.inboxLimit) most recently active conversations, last message and unread count",
-               parleyTimes, sqliteTimes, parleyTotals, sqliteTotals)
+               parleyTimes, sqliteTimes, parleyTotals, sqliteTotals, cached)
     }
+
+    /// Fractions of each engine's files in the page cache when its queries began.
+    struct CachedAtStart {
+        var parley: Double?
+        var sqlite: Double?
+
+        var note: String {
+            func percent(_ fraction: Double?) -> String { fraction.map { String(format: "%.0f%%", $0 * 100) } ?? "unknown" }
+            return "in the page cache when the queries began: \(percent(parley)) of ParleyDB's files, \(percent(sqlite)) of SQLite's"
+        }
+    }
+
+    private func parleyCacheFraction() -> Double? { PageCache.residentFraction(Files.files(in: parley.directory)) }
+    private func sqliteCacheFraction() -> Double? { PageCache.residentFraction(Files.files(in: directory + "/sqlite")) }
 
     private func record(
         _ operation: String, _ note: String, _ parleyTimes: LatencyRecorder, _ sqliteTimes: LatencyRecorder,
-        _ parleyTotals: QueryTotals, _ sqliteTotals: QueryTotals
+        _ parleyTotals: QueryTotals, _ sqliteTotals: QueryTotals, _ cached: CachedAtStart
     ) {
         log(String(format: "%@: ParleyDB %.0f/s, SQLite %.0f/s", operation, parleyTimes.rate, sqliteTimes.rate))
         report.add(ResultRow(
             operation: operation, name: operation, unit: "queries/s", better: .higher, parley: parleyTimes.rate,
             sqlite: sqliteTimes.rate, parleyLatency: parleyTimes.latency, sqliteLatency: sqliteTimes.latency,
-            note: "\(Format.grouped(Int64(parleyTimes.count))) queries; " + note))
+            note: "\(Format.grouped(Int64(parleyTimes.count))) queries; " + note + "; " + cached.note))
         let summary = "\(operation): \(Format.grouped(Int64(parleyTimes.count))) queries returned the same totals on both engines"
         if parleyTotals == sqliteTotals {
             report.checks.append(summary + " (\(Format.grouped(Int64(parleyTotals.rows))) rows, checksum \(parleyTotals.textBytes))")
