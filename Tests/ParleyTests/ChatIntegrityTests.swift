@@ -34,6 +34,17 @@ final class ChatIntegrityTests: XCTestCase {
         return (db, ids)
     }
 
+    /// Found by the `open` fuzzer: a store without its pending tree (and no conversation, so no
+    /// walk read it) was reported sound, then failed its first checkpoint.
+    func testReportsAMissingTree() throws {
+        let db = try Database.open(path: try makeTemporaryDirectory(self) + "/chat.parley", options: testOptions(clock: clock))
+        defer { try? db.close() }
+        try db.upsertUser("a")
+        XCTAssertEqual(try db.checkIntegrity().problems, [])
+        try db.engine.write { try $0.dropTree(Tree.pending) }
+        XCTAssertEqual(try db.checkIntegrity().problems, ["the tree \(Tree.pending) is missing"])
+    }
+
     func testSoundAfterMixedWork() throws {
         let (db, _) = try populated(try makeTemporaryDirectory(self))
         var result = try db.checkIntegrity()

@@ -2,6 +2,7 @@
 // provide it, so every query is written once and runs inside either.
 
 protocol KeyValueView: AnyObject {
+    func treeExists(_ tree: String) throws -> Bool
     func get(_ tree: String, _ key: Bytes) throws -> Bytes?
     func cursor(_ tree: String) throws -> MergedCursor
     func count(_ tree: String) throws -> UInt64
