@@ -48,8 +48,31 @@ public final class Transaction {
         guard !finished else { throw EngineError.invalidArgument("the transaction has ended") }
     }
 
+    /// Whether `tree` exists for this transaction: its own layer decides if it created or dropped
+    /// the tree, else its snapshot; no list of layers is built (as `view` does), since every
+    /// known-key write asks.
+    private func treeExistsUnderLocal(_ tree: String) throws -> Bool {
+        guard let snapshot else { throw EngineError.invalidArgument("the transaction has ended") }
+        if let exists = local.trees[tree]?.exists { return exists }
+        return try snapshot.view.treeExists(tree)
+    }
+
     private func requireTree(_ tree: String) throws {
-        guard try view.treeExists(tree) else { throw EngineError.treeNotFound(name: tree) }
+        guard try treeExistsUnderLocal(tree) else { throw EngineError.treeNotFound(name: tree) }
+    }
+
+    private func checkSizes(_ key: Bytes, _ value: Bytes) throws {
+        guard key.count <= maximumKeyLength else { throw EngineError.keyTooLarge(length: key.count, maximum: maximumKeyLength) }
+        guard value.count <= WriteTransaction.maximumValueLength else {
+            throw EngineError.valueTooLarge(length: value.count, maximum: WriteTransaction.maximumValueLength)
+        }
+    }
+
+    /// Records `value` for `key` in this transaction's own layer, in place, so the transaction's
+    /// own map nodes are changed rather than copied.
+    private func change(_ tree: String, _ key: Bytes, _ value: MemValue, countDelta: Int64) {
+        local.trees[tree, default: TreeOverlay()].entries.set(key, value)
+        if countDelta != 0 { local.trees[tree, default: TreeOverlay()].countDelta += countDelta }
     }
 
     /// The longest key the database accepts.
@@ -57,7 +80,7 @@ public final class Transaction {
 
     // MARK: - Reads
 
-    public func treeExists(_ tree: String) throws -> Bool { try view.treeExists(tree) }
+    public func treeExists(_ tree: String) throws -> Bool { try treeExistsUnderLocal(tree) }
 
     public func get(_ tree: String, _ key: Bytes) throws -> Bytes? {
         try checkOpen()
@@ -87,7 +110,7 @@ public final class Transaction {
         guard !name.isEmpty, name.count <= maximumKeyLength else {
             throw EngineError.invalidArgument("a tree name must be 1 to \(maximumKeyLength) bytes")
         }
-        if try view.treeExists(tree) { return false }
+        if try treeExistsUnderLocal(tree) { return false }
         local.trees[tree] = TreeOverlay(exists: true, hidesBelow: true)
         operations.append(.createTree(tree))
         return true
@@ -104,14 +127,9 @@ public final class Transaction {
     /// Stores `value` under `key`, replacing any value there.
     public func put(_ tree: String, _ key: Bytes, _ value: Bytes) throws {
         try checkOpen()
-        guard key.count <= maximumKeyLength else { throw EngineError.keyTooLarge(length: key.count, maximum: maximumKeyLength) }
-        guard value.count <= WriteTransaction.maximumValueLength else {
-            throw EngineError.valueTooLarge(length: value.count, maximum: WriteTransaction.maximumValueLength)
-        }
+        try checkSizes(key, value)
         let existed = try getExisting(tree, key) != nil
-        // In place, so the transaction's own map nodes are changed rather than copied.
-        local.trees[tree, default: TreeOverlay()].entries.set(key, .put(value))
-        if !existed { local.trees[tree, default: TreeOverlay()].countDelta += 1 }
+        change(tree, key, .put(value), countDelta: existed ? 0 : 1)
         // Whether the key is new is logged, so replay counts entries without reading the trees.
         operations.append(existed ? .put(tree: tree, key: key, value: value) : .insert(tree: tree, key: key, value: value))
     }
@@ -125,18 +143,14 @@ public final class Transaction {
     /// run, check it and throw.
     package func insertAbsent(_ tree: String, _ key: Bytes, _ value: Bytes) throws {
         try checkOpen()
-        guard key.count <= maximumKeyLength else { throw EngineError.keyTooLarge(length: key.count, maximum: maximumKeyLength) }
-        guard value.count <= WriteTransaction.maximumValueLength else {
-            throw EngineError.valueTooLarge(length: value.count, maximum: WriteTransaction.maximumValueLength)
-        }
-        try requireTreeUnderLocal(tree)
+        try checkSizes(key, value)
+        try requireTree(tree)
         #if DEBUG
         if try getExisting(tree, key) != nil {
             throw EngineError.invalidArgument("insertAbsent: the key is present in \(tree)")
         }
         #endif
-        local.trees[tree, default: TreeOverlay()].entries.set(key, .put(value))
-        local.trees[tree, default: TreeOverlay()].countDelta += 1
+        change(tree, key, .put(value), countDelta: 1)
         operations.append(.insert(tree: tree, key: key, value: value))
     }
 
@@ -144,26 +158,14 @@ public final class Transaction {
     /// record points at); the counterpart of ``insertAbsent(_:_:_:)``, checked the same way.
     package func deletePresent(_ tree: String, _ key: Bytes) throws {
         try checkOpen()
-        try requireTreeUnderLocal(tree)
+        try requireTree(tree)
         #if DEBUG
         if try getExisting(tree, key) == nil {
             throw EngineError.invalidArgument("deletePresent: the key is absent from \(tree)")
         }
         #endif
-        local.trees[tree, default: TreeOverlay()].entries.set(key, .tombstone)
-        local.trees[tree, default: TreeOverlay()].countDelta -= 1
+        change(tree, key, .tombstone, countDelta: -1)
         operations.append(.delete(tree: tree, key: key))
-    }
-
-    /// Throws `treeNotFound` unless `tree` exists for this transaction, without building a list
-    /// of layers (as `view` does) on every write.
-    private func requireTreeUnderLocal(_ tree: String) throws {
-        guard let snapshot else { throw EngineError.invalidArgument("the transaction has ended") }
-        if let exists = local.trees[tree]?.exists {
-            guard exists else { throw EngineError.treeNotFound(name: tree) }
-            return
-        }
-        guard try snapshot.view.treeExists(tree) else { throw EngineError.treeNotFound(name: tree) }
     }
 
     /// Removes `key`; true when it was there.
@@ -171,8 +173,7 @@ public final class Transaction {
     public func delete(_ tree: String, _ key: Bytes) throws -> Bool {
         try checkOpen()
         guard try getExisting(tree, key) != nil else { return false }
-        local.trees[tree, default: TreeOverlay()].entries.set(key, .tombstone)
-        local.trees[tree, default: TreeOverlay()].countDelta -= 1
+        change(tree, key, .tombstone, countDelta: -1)
         operations.append(.delete(tree: tree, key: key))
         return true
     }
