@@ -39,13 +39,19 @@ final class KnownKeyWriteTests: XCTestCase {
             // Absent everywhere, and absent after this transaction deleted it.
             try transaction.insertAbsent("t", key(31), [31])
             try transaction.insertAbsent("t", key(2), [2, 2])
+            // Replaced where present in the B+tree, the memtable and this transaction.
+            try transaction.replacePresent("t", key(3), [3, 3])
+            try transaction.replacePresent("t", key(13), [13, 13])
+            try transaction.replacePresent("t", key(31), [31, 31])
             XCTAssertEqual(try transaction.get("t", key(2)), [2, 2])
             XCTAssertNil(try transaction.get("t", key(12)))
             XCTAssertEqual(try transaction.count("t"), 20)
         }
         model[key(12)] = nil
-        model[key(31)] = [31]
+        model[key(31)] = [31, 31]
         model[key(2)] = [2, 2]
+        model[key(3)] = [3, 3]
+        model[key(13)] = [13, 13]
         XCTAssertEqual(try engineContents(engine, "t"), model)
         XCTAssertEqual(try engine.read { try $0.count("t") }, UInt64(model.count))
 
@@ -68,6 +74,7 @@ final class KnownKeyWriteTests: XCTestCase {
         try engine.write { transaction in
             XCTAssertThrowsError(try transaction.insertAbsent("missing", key(1), [1]))
             XCTAssertThrowsError(try transaction.deletePresent("missing", key(1)))
+            XCTAssertThrowsError(try transaction.replacePresent("missing", key(1), [1]))
             try transaction.dropTree("t")
             XCTAssertThrowsError(try transaction.insertAbsent("t", key(40), [1]))
         }
@@ -85,6 +92,8 @@ final class KnownKeyWriteTests: XCTestCase {
             try transaction.put("t", key(51), [51])
             try transaction.delete("t", key(51))
             XCTAssertThrowsError(try transaction.deletePresent("t", key(51)))
+            XCTAssertThrowsError(try transaction.replacePresent("t", key(51), [9]))
+            XCTAssertThrowsError(try transaction.replacePresent("t", key(52), [9]))
             XCTAssertEqual(try transaction.get("t", key(1)), [1])
             XCTAssertEqual(try transaction.count("t"), 20)
         }

@@ -154,6 +154,22 @@ public final class Transaction {
         operations.append(.insert(tree: tree, key: key, value: value))
     }
 
+    /// Replaces the value under `key`, which the caller's own invariants say is present (a
+    /// record just read, an index entry its record points at): `put` without its lookup, checked
+    /// like ``insertAbsent(_:_:_:)``. The count stays and the log says `put`.
+    package func replacePresent(_ tree: String, _ key: Bytes, _ value: Bytes) throws {
+        try checkOpen()
+        try checkSizes(key, value)
+        try requireTree(tree)
+        #if DEBUG
+        if try getExisting(tree, key) == nil {
+            throw EngineError.invalidArgument("replacePresent: the key is absent from \(tree)")
+        }
+        #endif
+        change(tree, key, .put(value), countDelta: 0)
+        operations.append(.put(tree: tree, key: key, value: value))
+    }
+
     /// Removes `key`, which the caller's own invariants say is present (an index entry its
     /// record points at); the counterpart of ``insertAbsent(_:_:_:)``, checked the same way.
     package func deletePresent(_ tree: String, _ key: Bytes) throws {
