@@ -36,6 +36,12 @@ public final class ChatWriter: ChatReader {
         try storage { try transaction.deletePresent(tree, key) }
     }
 
+    /// `put` for a key this store's invariants make present: a record just read in this
+    /// transaction. Trusted like ``insertNew(_:_:_:)``.
+    func replaceExisting(_ tree: String, _ key: [UInt8], _ value: [UInt8]) throws {
+        try storage { try transaction.replacePresent(tree, key, value) }
+    }
+
     @discardableResult
     func deletePrefix(_ tree: String, _ prefix: [UInt8]) throws -> Int {
         guard let end = Key.prefixEnd(prefix) else { return 0 }
@@ -46,8 +52,9 @@ public final class ChatWriter: ChatReader {
         try put(Tree.meta, Key.counters, counters.encoded())
     }
 
+    /// Stores the record of an existing conversation (every caller has just read it).
     func saveRecord(_ record: ConversationRecord, _ id: ConversationID) throws {
-        try put(Tree.conversations, id.bytes, record.encoded())
+        try replaceExisting(Tree.conversations, id.bytes, record.encoded())
     }
 
     // MARK: - Validation
