@@ -110,14 +110,16 @@ struct LeafView {
 
     /// The first index whose key is >= `key`, and whether it is equal.
     func search(_ key: Bytes) -> (index: Int, found: Bool) {
-        var low = 0, high = count
-        while low < high {
-            let mid = (low + high) / 2
-            let c = compareBytes(key, self.key(mid))
-            if c == 0 { return (mid, true) }
-            if c > 0 { low = mid + 1 } else { high = mid }
+        key.withUnsafeBytes { key in
+            var low = 0, high = count
+            while low < high {
+                let mid = (low + high) / 2
+                let c = compareBytes(key, self.key(mid))
+                if c == 0 { return (mid, true) }
+                if c > 0 { low = mid + 1 } else { high = mid }
+            }
+            return (low, false)
         }
-        return (low, false)
     }
 
     func decode() -> LeafNode {
@@ -193,12 +195,14 @@ struct BranchView {
 
     /// The child whose range holds `key`: the number of keys <= `key`.
     func childIndex(for key: Bytes) -> Int {
-        var low = 0, high = count
-        while low < high {
-            let mid = (low + high) / 2
-            if compareBytes(key, self.key(mid)) >= 0 { low = mid + 1 } else { high = mid }
+        key.withUnsafeBytes { key in
+            var low = 0, high = count
+            while low < high {
+                let mid = (low + high) / 2
+                if compareBytes(key, self.key(mid)) >= 0 { low = mid + 1 } else { high = mid }
+            }
+            return low
         }
-        return low
     }
 
     func decode() -> BranchNode {

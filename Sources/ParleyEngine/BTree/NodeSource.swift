@@ -70,6 +70,8 @@ extension NodeSource {
         guard root != 0 else { return nil }
         // The pages visited, to tell a cycle from a deep tree; on the stack, since every get
         // comes through here.
+        // One copy of the reader for the whole descent (it holds references a copy retains).
+        let reader = pageReader
         return try withUnsafeTemporaryAllocation(of: PageID.self, capacity: maximumDepth) { visited in
             var id = root
             for depth in 0..<maximumDepth {
@@ -77,7 +79,7 @@ extension NodeSource {
                     throw EngineError.corruptPage(page: id, reason: "tree path has a cycle")
                 }
                 visited[depth] = id
-                switch try lookupStep(key, in: id) {
+                switch try lookupStep(key, in: id, reader: reader) {
                 case .descend(let child): id = child
                 case .found(let value): return try readValue(value)
                 case .missing: return nil
@@ -87,7 +89,7 @@ extension NodeSource {
         }
     }
 
-    private func lookupStep(_ key: Bytes, in id: PageID) throws -> LookupStep {
+    private func lookupStep(_ key: Bytes, in id: PageID, reader: PageReader) throws -> LookupStep {
         if let node = try changedNode(id) {
             switch node {
             case .branch(let branch): return .descend(branch.children[branch.childIndex(for: key)])
@@ -96,13 +98,13 @@ extension NodeSource {
                 return found ? .found(leaf.values[index]) : .missing
             }
         }
-        return try pageReader.withPage(id, expecting: nil) { page -> LookupStep in
+        return try reader.withPage(id, expecting: nil) { page -> LookupStep in
             switch PageLayout.type(of: page) {
             case .branch?:
-                let branch = try pageReader.branchView(page, id: id)
+                let branch = try reader.branchView(page, id: id)
                 return .descend(branch.child(branch.childIndex(for: key)))
             case .leaf?:
-                let leaf = try pageReader.leafView(page, id: id)
+                let leaf = try reader.leafView(page, id: id)
                 let (index, found) = leaf.search(key)
                 guard found else { return .missing }
                 switch leaf.value(index) {

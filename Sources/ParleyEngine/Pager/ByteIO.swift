@@ -50,8 +50,26 @@ extension Array where Element == UInt8 {
 func compareBytes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
     let common = Swift.min(a.count, b.count)
     if common > 0, let pa = a.baseAddress, let pb = b.baseAddress {
-        let c = memcmp(pa, pb, common)
-        if c != 0 { return c < 0 ? -1 : 1 }
+        if common > 64 {
+            let c = memcmp(pa, pb, common)
+            if c != 0 { return c < 0 ? -1 : 1 }
+        } else {
+            // Most keys are short (ids, times, handles): eight bytes at a time, read big-endian so
+            // that integer order is byte order, decide without a call to memcmp.
+            var offset = 0
+            while offset + 8 <= common {
+                let x = UInt64(bigEndian: pa.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+                let y = UInt64(bigEndian: pb.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+                if x != y { return x < y ? -1 : 1 }
+                offset += 8
+            }
+            while offset < common {
+                let x = pa.load(fromByteOffset: offset, as: UInt8.self)
+                let y = pb.load(fromByteOffset: offset, as: UInt8.self)
+                if x != y { return x < y ? -1 : 1 }
+                offset += 1
+            }
+        }
     }
     return a.count == b.count ? 0 : (a.count < b.count ? -1 : 1)
 }
