@@ -338,8 +338,9 @@ public final class Engine: @unchecked Sendable {
 
     // MARK: - Close
 
-    /// Checkpoints, removes the log and closes the file, leaving one file. After a failure, the log
-    /// is left for the next open to recover from.
+    /// Checkpoints, removes the log and closes the file, leaving one file, cut after its last page
+    /// in use when enough of it is free (`EngineOptions.closeCompactionFreeFraction`). After a
+    /// failure, the log is left for the next open to recover from.
     public func close() throws {
         backgroundAllowed.withLock { $0 = false }
         let worker = background.withLock { worker -> BackgroundWorker? in
@@ -354,6 +355,9 @@ public final class Engine: @unchecked Sendable {
             try checkWritable()
             try checkpoint()
             try log.close(remove: true)
+            // Best effort: every commit of it leaves a complete state, and a failed one latches
+            // the file as any failed write does (the next open reads the last durable state).
+            _ = try? storage.compactTail(minimumFreeFraction: options.storage.closeCompactionFreeFraction)
         } catch {
             firstError = error
             try? log.close(remove: false)

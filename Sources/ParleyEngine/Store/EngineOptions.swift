@@ -18,6 +18,10 @@ public struct EngineOptions: Sendable {
     /// to the file (at least 1); a leaf it changes again is read back. Bounds a checkpoint's decoded
     /// nodes, which cost several times their page each.
     public var heldNodes: Int = 1024
+    /// At a clean close with no read transaction open, when at least this fraction of the file's
+    /// pages is free, the pages in use at the end of the file are moved into free ones and the
+    /// file is cut after the last page in use (`TailCompaction.swift`). 1 or more turns it off.
+    public var closeCompactionFreeFraction: Double = 0.1
 
     public init(pageSize: Int = 4096, growthStep: Int = 1 << 20) {
         self.pageSize = pageSize

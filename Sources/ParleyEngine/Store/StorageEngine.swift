@@ -194,6 +194,11 @@ public final class StorageEngine: @unchecked Sendable {
     /// Number of pages the committed state spans (in use or free).
     public var pageCount: UInt64 { state.withLock { $0.committed.meta.pageCount } }
 
+    /// The last commit's meta page, and whether any read transaction is open.
+    var committedMetaAndReaders: (meta: MetaPage, readersOpen: Bool) {
+        state.withLock { ($0.committed.meta, !$0.readers.isEmpty) }
+    }
+
     /// Free pages recorded in the committed freelist: until a write transaction has read the
     /// list, the count its meta page records (reading the list checks that they agree).
     public var freePageCount: UInt64 {
@@ -300,10 +305,11 @@ public final class StorageEngine: @unchecked Sendable {
         if closeNow { closeFile() }
     }
 
-    /// Cuts the growth allowance past the last page (up to an eighth of the file, 64 MiB), then
-    /// closes the file. No meta page counts a page past the newest one's `pageCount` (it only
-    /// grows, and that meta is durable), so the bytes cut were never part of any state open can
-    /// pick. Best effort: a file left longer is still correct.
+    /// Cuts the file after the last page (the growth allowance, and the pages a close-time
+    /// compaction moved out of the page count), then closes the file. Both meta pages count no page
+    /// past the newest one's `pageCount` (it only grows, except by a compaction, which commits the
+    /// lower count twice), so the bytes cut belong to no state open can pick. Best effort: a file
+    /// left longer is still correct.
     private func closeFile() {
         let pageCount = state.withLock { $0.latched == nil ? $0.committed.meta.pageCount : nil }
         if let pageCount {

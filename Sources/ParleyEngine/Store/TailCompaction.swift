@@ -1,0 +1,156 @@
+// Giving free pages back to the file system at a clean close.
+//
+// Copy-on-write leaves the old copy of every page a commit rewrites free where it was, so after a
+// checkpoint the file is sprinkled with free pages (a quarter of a chat store's pages after its
+// last one) and never gets shorter. At close, with no reader left to need an old page, three
+// ordinary commits move the free pages to the end and cut them off:
+//
+//  1. Relocation: every page in use at or past the target (the pages the state needs) is written
+//     again into the lowest free pages. A leaf moves by storing its first key again (which copies
+//     the leaf and every ancestor: copy-on-write moves a page's whole path), an overflow chain by
+//     storing its value again. All free pages are handed out lowest first.
+//  2. Shrink: the page count becomes one past the highest page still used; the free pages past
+//     it are left out of the freelist.
+//  3. The same state again, so that both meta pages count the shorter file before close cuts it.
+//
+// Each step is a commit like any other: a crash between two leaves a state that opens (a meta page
+// that counts more pages than a cut file holds is passed over at open, and the other counts
+// fewer). Pages written before a commit go only to pages free in the committed state.
+
+extension StorageEngine {
+    /// Moves the pages in use at the end of the file into free pages and lowers the page count,
+    /// when at least `minimumFreeFraction` of the pages are free and no read transaction is open.
+    /// Returns how many pages the page count lost (close then cuts them from the file).
+    @discardableResult
+    func compactTail(minimumFreeFraction: Double) throws -> UInt64 {
+        let (meta, readersOpen) = committedMetaAndReaders
+        guard !readersOpen, minimumFreeFraction < 1,
+            Double(meta.freeCount) >= minimumFreeFraction * Double(meta.pageCount), meta.freeCount > 0
+        else { return 0 }
+        // A second pass moves what the first had to leave high: the first one's own copies of
+        // ancestors took low free pages whose old copies are free only after it commits.
+        for _ in 0..<2 {
+            guard try relocateTail() else { break }
+        }
+        let before = meta.pageCount
+        try shrinkPageCount()
+        try write { _ in }
+        // The relocation may have grown the file (copies of ancestors when few pages were free).
+        let after = pageCount
+        return before > after ? before - after : 0
+    }
+
+    /// One relocation commit; false when no page in use lies at or past the target.
+    private func relocateTail() throws -> Bool {
+        let transaction = try beginWrite()
+        do {
+            let target = transaction.takeEveryFreePageLowestFirst()
+            let moves = try transaction.pagesToMove(atOrPast: target)
+            guard !moves.isEmpty else {
+                transaction.abort()
+                return false
+            }
+            for (tree, key) in moves {
+                guard let value = try transaction.get(tree, key) else {
+                    throw EngineError.corruptPage(page: 0, reason: "a key of tree \"\(tree)\" vanished while it was moved")
+                }
+                // `put` writes changed leaves early past a bound, as in a checkpoint.
+                try transaction.put(tree, key, value)
+            }
+            try transaction.commit()
+            return true
+        } catch {
+            transaction.abort()
+            throw error
+        }
+    }
+
+    /// A commit whose page count ends after the highest page in use.
+    private func shrinkPageCount() throws {
+        let transaction = try beginWrite()
+        do {
+            _ = transaction.takeEveryFreePageLowestFirst()
+            // Pages no tree uses: the free ones and the freelist's old chunk pages.
+            let unused = Set(transaction.pool).union(transaction.freedCommitted)
+            var end = transaction.pageCount
+            while end > PageLayout.firstDataPage, unused.contains(end - 1) { end -= 1 }
+            guard end < transaction.pageCount else {
+                transaction.abort()
+                return
+            }
+            transaction.lowerPageCount(to: end)
+            try transaction.commit()
+        } catch {
+            transaction.abort()
+            throw error
+        }
+    }
+}
+
+extension WriteTransaction {
+    /// Moves every free page of the freelist into this transaction's pool, lowest handed out
+    /// first, and returns the number of pages the state needs (those neither free nor freelist
+    /// chunks). Only for a transaction that no reader constrains: every free page must be reusable.
+    func takeEveryFreePageLowestFirst() -> UInt64 {
+        var emptied: [PageID] = []
+        var free: [PageID] = []
+        while let id = freelist.take(reusableUpTo: reusableUpTo, emptiedChunks: &emptied) { free.append(id) }
+        // Emptied chunk pages belong to the committed freelist until this commit: not reusable here.
+        freedCommitted.append(contentsOf: emptied)
+        pool = (pool + free).sorted(by: >)
+        // The freelist was checked against the file when read; still, no arithmetic on its count traps.
+        let unused = UInt64(pool.count) + UInt64(freedCommitted.count)
+        return pageCount > unused ? max(pageCount - unused, PageLayout.firstDataPage) : PageLayout.firstDataPage
+    }
+
+    /// The (tree, key) pairs whose storing again moves every page in use at or past `target`: the
+    /// first key of each leaf on such a page or under one, and each key whose overflow chain has
+    /// such a page. Every tree counts as changed, so the commit rewrites the whole catalog too.
+    func pagesToMove(atOrPast target: UInt64) throws -> [(String, Bytes)] {
+        var moves: [(String, Bytes)] = []
+        var names: [String] = []
+        let catalogCursor = TreeCursor(source: self, root: catalog.root)
+        var entry = try catalogCursor.first()
+        while let (key, _) = entry {
+            names.append(String(decoding: key, as: UTF8.self))
+            entry = try catalogCursor.next()
+        }
+        for name in names {
+            guard let descriptor = try descriptor(name), descriptor.root != 0 else { continue }
+            changedTrees.insert(name)
+            // (page, whether it or an ancestor lies at or past the target)
+            var stack: [(PageID, Bool)] = [(descriptor.root, descriptor.root >= target)]
+            var visited: UInt64 = 0
+            while let (id, high) = stack.popLast() {
+                visited += 1
+                guard visited <= pageCount else {
+                    throw EngineError.corruptPage(page: id, reason: "tree \"\(name)\" reaches more pages than the file has")
+                }
+                switch try node(id) {
+                case .branch(let branch):
+                    for child in branch.children { stack.append((child, high || child >= target)) }
+                case .leaf(let leaf):
+                    guard let first = leaf.keys.first else { continue }
+                    if high { moves.append((name, first)) }
+                    for (key, value) in zip(leaf.keys, leaf.values) {
+                        guard case .overflow(let start, let length) = value else { continue }
+                        if high && key == first { continue }
+                        let chain = try Overflow.walk(first: start, length: length, pageSize: pageSize) { page, body in
+                            try withRawPage(page, body)
+                        }
+                        if chain.contains(where: { $0 >= target }) { moves.append((name, key)) }
+                    }
+                }
+            }
+        }
+        return moves
+    }
+
+    /// Makes `end` the page count this transaction commits: pages at or past it, free or old
+    /// freelist chunks, are left out of the freelist (the file is cut there at close).
+    func lowerPageCount(to end: UInt64) {
+        pool = pool.filter { $0 < end }
+        freedCommitted = freedCommitted.filter { $0 < end }
+        pageCount = end
+    }
+}
