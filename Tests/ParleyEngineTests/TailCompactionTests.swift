@@ -13,9 +13,11 @@ final class TailCompactionTests: XCTestCase {
     /// Commits that rewrite and delete much of two trees between checkpoints, with values inline
     /// and in overflow chains, so that the checkpoints leave free pages all through the file.
     /// Every commit is durable (durability full): the returned model is what any reopen must hold.
-    private func churn(_ engine: Engine, seed: UInt64) throws -> [String: [Bytes: Bytes]] {
+    private func churn(_ engine: Engine, seed: UInt64, onto start: [String: [Bytes: Bytes]] = ["t": [:], "u": [:]]) throws
+        -> [String: [Bytes: Bytes]]
+    {
         var random = SeededRandom(seed: seed)
-        var model: [String: [Bytes: Bytes]] = ["t": [:], "u": [:]]
+        var model = start
         try engine.write { transaction in for tree in ["t", "u"] { _ = try transaction.createTree(tree) } }
         for round in 0..<6 {
             try engine.write { transaction in
@@ -41,7 +43,11 @@ final class TailCompactionTests: XCTestCase {
 
     private func assertHolds(_ engine: Engine, _ model: [String: [Bytes: Bytes]], _ label: String) throws {
         for (tree, entries) in model {
-            XCTAssertEqual(try engineContents(engine, tree), entries, "\(label): tree \(tree)")
+            let stored = try engineContents(engine, tree)
+            // Compared key by key, so that a failure names keys rather than printing every value.
+            XCTAssertEqual(stored.count, entries.count, "\(label): tree \(tree) entries")
+            let wrong = entries.filter { stored[$0.key] != $0.value }.map { String(decoding: $0.key, as: UTF8.self) }
+            XCTAssertEqual(wrong.sorted().prefix(10), [], "\(label): tree \(tree) keys with other values")
         }
         XCTAssertEqual(try engine.checkIntegrity().problems, [], label)
     }
@@ -62,6 +68,27 @@ final class TailCompactionTests: XCTestCase {
         XCTAssertEqual(UInt64(size), after.pageCount * 1024, "the file ends at its last page")
         XCTAssertLessThan(after.pageCount, before.pageCount - before.freePages * 3 / 4, "most free pages were cut")
         XCTAssertLessThan(after.freePages, before.freePages / 4)
+    }
+
+    /// After a compaction the free pages are low in the file and the newest pages (the trees'
+    /// upper levels, rewritten by every checkpoint) high: the next close moves those few pages,
+    /// not every leaf under them, and cuts the file again to about what the state needs.
+    func testTheNextCloseCutsAgain() throws {
+        let disk = SimulatedDisk()
+        var engine = try open(disk)
+        let first = try churn(engine, seed: 6)
+        try engine.close()
+        engine = try open(disk)
+        let model = try churn(engine, seed: 7, onto: first)
+        let before = try engine.checkIntegrity()
+        XCTAssertGreaterThan(before.freePages, before.pageCount / 10)
+        try engine.close()
+        let reopened = try open(disk)
+        defer { try? reopened.close() }
+        try assertHolds(reopened, model, "after the second close")
+        let after = try reopened.checkIntegrity()
+        let needed = before.pageCount - before.freePages - before.freelistPages
+        XCTAssertLessThanOrEqual(after.pageCount, needed + 8, "cut to about the pages in use (\(needed))")
     }
 
     /// Power lost at any point of the close: every commit is there, and the file is sound.
@@ -106,6 +133,54 @@ final class TailCompactionTests: XCTestCase {
         defer { try? reopened.close() }
         XCTAssertEqual(try reopened.checkIntegrity().pageCount, pages)
         try assertHolds(reopened, model, "after a close with a snapshot open")
+    }
+
+    /// A compacted file whose next checkpoint rewrote a sixth of a large tree's leaves (and so its
+    /// root and the branches above them, now the file's last pages): the close must move those
+    /// pages, not every leaf under the moved root.
+    func testACheckpointAfterACompactionIsCutBackToWhatTheTreeNeeds() throws {
+        let disk = SimulatedDisk()
+        var engine = try open(disk)
+        func key(_ i: Int) -> Bytes { Array(String(format: "row-%06d", i).utf8) }
+        var model: [Bytes: Bytes] = [:]
+        try engine.write { transaction in
+            _ = try transaction.createTree("t")
+            for i in 0..<20_000 {
+                try transaction.put("t", key(i), Bytes(repeating: UInt8(i % 251), count: 40))
+                model[key(i)] = Bytes(repeating: UInt8(i % 251), count: 40)
+            }
+        }
+        try engine.checkpoint()
+        try engine.write { transaction in
+            for i in stride(from: 0, to: 20_000, by: 2) { try transaction.delete("t", key(i)) }
+        }
+        for i in stride(from: 0, to: 20_000, by: 2) { model[key(i)] = nil }
+        try engine.close()
+        engine = try open(disk)
+        XCTAssertLessThan(try engine.checkIntegrity().freePages, 10, "the first close compacted")
+        try engine.write { transaction in
+            // A sixth of the key space, in one range: its leaves and the path above them change.
+            for i in stride(from: 1, to: 3_400, by: 2) {
+                try transaction.put("t", key(i), [7])
+                model[key(i)] = [7]
+            }
+        }
+        try engine.checkpoint()
+        let before = try engine.checkIntegrity()
+        XCTAssertGreaterThan(before.freePages, before.pageCount / 10)
+        // What the close will store again: no more keys than there are pages past the target.
+        let transaction = try engine.storage.beginWrite()
+        let target = transaction.takeEveryFreePageLowestFirst()
+        let moves = try transaction.pagesToMove(atOrPast: target)
+        transaction.abort()
+        XCTAssertLessThanOrEqual(moves.count, Int(before.pageCount - target), "moves only what lies past the target")
+        try engine.close()
+        let reopened = try open(disk)
+        defer { try? reopened.close() }
+        try assertHolds(reopened, ["t": model], "after the second close")
+        let after = try reopened.checkIntegrity()
+        let needed = before.pageCount - before.freePages - before.freelistPages
+        XCTAssertLessThanOrEqual(after.pageCount, needed + 8, "cut to about the pages in use (\(needed))")
     }
 
     /// A fraction of 1 turns the compaction off.

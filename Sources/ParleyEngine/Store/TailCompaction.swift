@@ -104,8 +104,9 @@ extension WriteTransaction {
     }
 
     /// The (tree, key) pairs whose storing again moves every page in use at or past `target`: the
-    /// first key of each leaf on such a page or under one, and each key whose overflow chain has
-    /// such a page. Every tree counts as changed, so the commit rewrites the whole catalog too.
+    /// first key of each leaf on such a page and of one leaf under each such branch, and each key
+    /// whose overflow chain has such a page. Every tree counts as changed, so the commit rewrites
+    /// the whole catalog too.
     func pagesToMove(atOrPast target: UInt64) throws -> [(String, Bytes)] {
         var moves: [(String, Bytes)] = []
         var names: [String] = []
@@ -118,23 +119,31 @@ extension WriteTransaction {
         for name in names {
             guard let descriptor = try descriptor(name), descriptor.root != 0 else { continue }
             changedTrees.insert(name)
-            // (page, whether it or an ancestor lies at or past the target)
-            var stack: [(PageID, Bool)] = [(descriptor.root, descriptor.root >= target)]
+            // Depth first, leftmost leaf first: (page, its ancestors at or past the target). Storing
+            // a leaf's key again copies the leaf and its whole path, so a branch past the target
+            // moves with the first leaf under it that is touched; the rest of its leaves stay.
+            var stack: [(PageID, [PageID])] = [(descriptor.root, [])]
+            var covered = Set<PageID>()
             var visited: UInt64 = 0
-            while let (id, high) = stack.popLast() {
+            while let (id, highAncestors) = stack.popLast() {
                 visited += 1
                 guard visited <= pageCount else {
                     throw EngineError.corruptPage(page: id, reason: "tree \"\(name)\" reaches more pages than the file has")
                 }
                 switch try node(id) {
                 case .branch(let branch):
-                    for child in branch.children { stack.append((child, high || child >= target)) }
+                    let above = id >= target ? highAncestors + [id] : highAncestors
+                    for child in branch.children.reversed() { stack.append((child, above)) }
                 case .leaf(let leaf):
                     guard let first = leaf.keys.first else { continue }
-                    if high { moves.append((name, first)) }
+                    let moveLeaf = id >= target || highAncestors.contains { !covered.contains($0) }
+                    if moveLeaf {
+                        moves.append((name, first))
+                        covered.formUnion(highAncestors)
+                    }
                     for (key, value) in zip(leaf.keys, leaf.values) {
                         guard case .overflow(let start, let length) = value else { continue }
-                        if high && key == first { continue }
+                        if moveLeaf && key == first { continue }
                         let chain = try Overflow.walk(first: start, length: length, pageSize: pageSize) { page, body in
                             try withRawPage(page, body)
                         }
