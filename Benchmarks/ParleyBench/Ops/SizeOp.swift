@@ -40,7 +40,7 @@ extension BenchRun {
         let files = { (directory: String) in Files.files(in: directory).map { $0.split(separator: "/").last.map(String.init) ?? $0 }.joined(separator: ", ") }
         var note = "closed after a checkpoint; ParleyDB files: \(files(parley.directory)); SQLite files: \(files(directory + "/sqlite")); "
         note += "while open after its checkpoint ParleyDB's log file adds \(Format.mebibytes(logWhileOpen)) (preallocated). "
-        note += "ParleyDB: \(integrity.pageCount) pages, \(integrity.freePages) free; messages \(Format.mebibytes(Int64(stats.rawMessageBytes))) encoded, "
+        note += "ParleyDB before its close: \(integrity.pageCount) pages, \(integrity.freePages) free (when a tenth or more is free, the close moves pages in use from the end of the file into free ones and cuts it); messages \(Format.mebibytes(Int64(stats.rawMessageBytes))) encoded, "
         note += "\(Format.mebibytes(Int64(stats.storedMessageBytes))) stored (LZ4 \(String(format: "%.2f", stats.compressionRatio))×). "
         note += "SQLite: \(pageCount) pages of \(pageSize) bytes, \(freePages) free"
         report.add(ResultRow(
