@@ -183,6 +183,18 @@ final class TailCompactionTests: XCTestCase {
         XCTAssertLessThanOrEqual(after.pageCount, needed + 8, "cut to about the pages in use (\(needed))")
     }
 
+    /// From the compaction on, no read transaction starts: none may begin on pages the cut is
+    /// about to remove.
+    func testTheCompactionRefusesNewReaders() throws {
+        let engine = try open(SimulatedDisk())
+        _ = try churn(engine, seed: 8)
+        XCTAssertGreaterThan(try engine.storage.compactTail(minimumFreeFraction: 0.1), 0)
+        XCTAssertThrowsError(try engine.storage.beginRead()) { error in
+            XCTAssertEqual(error as? EngineError, EngineError.closed)
+        }
+        try engine.close()
+    }
+
     /// A fraction of 1 turns the compaction off.
     func testTheOptionTurnsItOff() throws {
         var options = testOptions(.full)

@@ -71,6 +71,9 @@ public final class StorageEngine: @unchecked Sendable {
         var readers: [UInt64: Int] = [:]
         var latched: String?
         var closed = false
+        /// Set by a close-time compaction: no new read transaction may start on a file about to
+        /// lose its last pages.
+        var refusingReaders = false
         var writerActive = false
     }
 
@@ -194,9 +197,13 @@ public final class StorageEngine: @unchecked Sendable {
     /// Number of pages the committed state spans (in use or free).
     public var pageCount: UInt64 { state.withLock { $0.committed.meta.pageCount } }
 
-    /// The last commit's meta page, and whether any read transaction is open.
-    var committedMetaAndReaders: (meta: MetaPage, readersOpen: Bool) {
-        state.withLock { ($0.committed.meta, !$0.readers.isEmpty) }
+    /// Refuses every read transaction from now on (the file is closing), and returns the last
+    /// commit's meta page and whether a read transaction is still open.
+    func refuseReaders() -> (meta: MetaPage, readersOpen: Bool) {
+        state.withLock { state in
+            state.refusingReaders = true
+            return (state.committed.meta, !state.readers.isEmpty)
+        }
     }
 
     /// Free pages recorded in the committed freelist: until a write transaction has read the
@@ -237,7 +244,7 @@ public final class StorageEngine: @unchecked Sendable {
     /// mmap; writers and checkpoints read page by page, so what they touch stays under the limit.
     func beginRead(checkingEveryPage: Bool, readingInPlace: Bool = true) throws -> ReadTransaction {
         let committed: CommittedState = try state.withLock { state in
-            guard !state.closed else { throw EngineError.closed }
+            guard !state.closed, !state.refusingReaders else { throw EngineError.closed }
             state.readers[state.committed.meta.generation, default: 0] += 1
             return state.committed
         }

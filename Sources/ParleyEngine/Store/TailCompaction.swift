@@ -7,8 +7,9 @@
 //
 //  1. Relocation: every page in use at or past the target (the pages the state needs) is written
 //     again into the lowest free pages. A leaf moves by storing its first key again (which copies
-//     the leaf and every ancestor: copy-on-write moves a page's whole path), an overflow chain by
-//     storing its value again. All free pages are handed out lowest first.
+//     the leaf and every ancestor: copy-on-write moves a page's whole path), a branch with one
+//     leaf under it, an overflow chain by storing its value again. All free pages are handed out
+//     lowest first.
 //  2. Shrink: the page count becomes one past the highest page still used; the free pages past
 //     it are left out of the freelist.
 //  3. The same state again, so that both meta pages count the shorter file before close cuts it.
@@ -20,10 +21,12 @@
 extension StorageEngine {
     /// Moves the pages in use at the end of the file into free pages and lowers the page count,
     /// when at least `minimumFreeFraction` of the pages are free and no read transaction is open.
-    /// Returns how many pages the page count lost (close then cuts them from the file).
+    /// Returns how many pages the page count lost (close then cuts them from the file). Only for
+    /// a close: from the call on, read transactions are refused, so that none starts on pages the
+    /// cut is about to remove.
     @discardableResult
     func compactTail(minimumFreeFraction: Double) throws -> UInt64 {
-        let (meta, readersOpen) = committedMetaAndReaders
+        let (meta, readersOpen) = refuseReaders()
         guard !readersOpen, minimumFreeFraction < 1,
             Double(meta.freeCount) >= minimumFreeFraction * Double(meta.pageCount), meta.freeCount > 0
         else { return 0 }
