@@ -36,8 +36,8 @@ extension StorageEngine {
             guard try relocateTail() else { break }
         }
         let before = meta.pageCount
-        try shrinkPageCount()
-        try write { _ in }
+        // The other meta page gets the lower count too, only when there is one to give it.
+        if try shrinkPageCount() { try write { _ in } }
         // The relocation may have grown the file (copies of ancestors when few pages were free).
         let after = pageCount
         return before > after ? before - after : 0
@@ -68,8 +68,9 @@ extension StorageEngine {
         }
     }
 
-    /// A commit whose page count ends after the highest page in use.
-    private func shrinkPageCount() throws {
+    /// A commit whose page count ends after the highest page in use; false when the last page is
+    /// in use already (nothing is committed then).
+    private func shrinkPageCount() throws -> Bool {
         let transaction = try beginWrite()
         do {
             _ = transaction.takeEveryFreePageLowestFirst()
@@ -79,10 +80,11 @@ extension StorageEngine {
             while end > PageLayout.firstDataPage, unused.contains(end - 1) { end -= 1 }
             guard end < transaction.pageCount else {
                 transaction.abort()
-                return
+                return false
             }
             transaction.lowerPageCount(to: end)
             try transaction.commit()
+            return true
         } catch {
             transaction.abort()
             throw error
