@@ -116,6 +116,18 @@ extension NodeSource {
         }
     }
 
+    /// The names of every tree in the catalog rooted at `catalogRoot`, in byte order.
+    func treeNames(catalogRoot: PageID) throws -> [String] {
+        let cursor = TreeCursor(source: self, root: catalogRoot)
+        var names: [String] = []
+        var entry = try cursor.first()
+        while let (key, _) = entry {
+            names.append(String(decoding: key, as: UTF8.self))
+            entry = try cursor.next()
+        }
+        return names
+    }
+
     /// The descriptor of the tree named `name` in the catalog rooted at `catalogRoot`.
     func treeDescriptor(named name: String, catalogRoot: PageID) throws -> TreeDescriptor? {
         guard let bytes = try lookup(Array(name.utf8), root: catalogRoot) else { return nil }

@@ -68,14 +68,7 @@ public final class ReadTransaction: @unchecked Sendable {
     /// The names of every tree, in byte order.
     public func treeNames() throws -> [String] {
         try checkUsable()
-        let cursor = TreeCursor(source: self, root: meta.catalog.root)
-        var names: [String] = []
-        var entry = try cursor.first()
-        while let (key, _) = entry {
-            names.append(String(decoding: key, as: UTF8.self))
-            entry = try cursor.next()
-        }
-        return names
+        return try treeNames(catalogRoot: meta.catalog.root)
     }
 
     /// The value stored under `key` in `tree`, or nil.

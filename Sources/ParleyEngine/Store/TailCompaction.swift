@@ -114,14 +114,7 @@ extension WriteTransaction {
     /// the whole catalog too.
     func pagesToMove(atOrPast target: UInt64) throws -> [(String, Bytes)] {
         var moves: [(String, Bytes)] = []
-        var names: [String] = []
-        let catalogCursor = TreeCursor(source: self, root: catalog.root)
-        var entry = try catalogCursor.first()
-        while let (key, _) = entry {
-            names.append(String(decoding: key, as: UTF8.self))
-            entry = try catalogCursor.next()
-        }
-        for name in names {
+        for name in try treeNames(catalogRoot: catalog.root) {
             guard let descriptor = try descriptor(name), descriptor.root != 0 else { continue }
             changedTrees.insert(name)
             // Depth first, leftmost leaf first: (page, its ancestors at or past the target). Storing
