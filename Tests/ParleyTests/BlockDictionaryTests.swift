@@ -130,6 +130,27 @@ final class BlockDictionaryTests: XCTestCase {
         }
     }
 
+    /// One compressor seals blocks of every size, small after large (its output buffer is reused
+    /// and grown): each decodes to its messages, and its body holds no spare capacity, since the
+    /// memtable, the sealing plan and the log all hold a body at its capacity.
+    func testOneCompressorManyBlocksExactBodies() throws {
+        var rng = SeededRandom(seed: 4)
+        let sample = (0..<3000).map { _ in Array(sentence(&rng).utf8) }
+        let dictionary = BlockDictionary(id: 5, bytes: try XCTUnwrap(BlockDictionaryBuilder.build(from: sample)), madeAtBytes: 0)
+        for compressor in [BlockCompressor(dictionary: dictionary), BlockCompressor(dictionary: nil)] {
+            let lookup = Fixed(dictionaries: [dictionary.id: dictionary])
+            for round in 0..<60 {
+                let count = round % 3 == 0 ? Int.random(in: 100...400, using: &rng) : Int.random(in: 1...12, using: &rng)
+                let model = messages(count, &rng)
+                let block = BlockCodec.encode(model, full: false, compressor: compressor)
+                XCTAssertEqual(block.body.count, block.header.storedLength)
+                XCTAssertLessThan(block.body.capacity, block.body.count + 64, "round \(round): \(block.body.capacity) for \(block.body.count)")
+                let decoded = try BlockCodec.decode(header: block.header, body: block.body, conversation: conversation, dictionaries: lookup)
+                XCTAssertEqual(decoded, model, "round \(round)")
+            }
+        }
+    }
+
     /// A block decodes only against the dictionary it names: missing, replaced or damaged
     /// dictionaries, and damaged dictionary fields in the header, are corrupt blocks.
     func testWrongOrMissingDictionaryIsACorruptBlock() throws {

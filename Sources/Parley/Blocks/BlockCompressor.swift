@@ -17,6 +17,8 @@ final class BlockCompressor {
     private let dictionaryBytes: UnsafeMutableBufferPointer<CChar>
     private let loaded: UnsafeMutablePointer<LZ4_streamHC_t>
     private let working: UnsafeMutablePointer<LZ4_streamHC_t>
+    /// LZ4's output, reused across blocks; each body is copied out at its exact length.
+    private var scratch: UnsafeMutableBufferPointer<CChar> = .allocate(capacity: 0)
 
     /// A compressor that uses `dictionary`, or none.
     init(dictionary: BlockDictionary?) {
@@ -36,6 +38,7 @@ final class BlockCompressor {
     }
 
     deinit {
+        scratch.deallocate()
         working.deallocate()
         loaded.deallocate()
         dictionaryBytes.deallocate()
@@ -44,22 +47,37 @@ final class BlockCompressor {
     /// `raw` compressed, with the codec and dictionary to name in the header; the raw bytes
     /// themselves when compression does not shrink them.
     func compress(_ raw: [UInt8]) -> (codec: BlockHeader.Codec, stored: [UInt8], dictionary: BlockHeader.DictionaryReference?) {
-        guard raw.count > 0, raw.count < Int(Int32.max) else { return (.raw, raw, nil) }
+        guard raw.count > 0, raw.count < Int(Int32.max) else { return (.raw, Self.exactCopy(raw), nil) }
         let bound = Int(LZ4_compressBound(Int32(raw.count)))
-        guard bound > 0 else { return (.raw, raw, nil) }
-        var out = [UInt8](repeating: 0, count: bound)
+        guard bound > 0 else { return (.raw, Self.exactCopy(raw), nil) }
+        if scratch.count < bound {
+            scratch.deallocate()
+            scratch = .allocate(capacity: bound)
+        }
         working.update(from: loaded, count: 1)
         let written = raw.withUnsafeBytes { source in
-            out.withUnsafeMutableBytes { destination in
-                LZ4_compress_HC_continue(
-                    working, source.baseAddress?.assumingMemoryBound(to: CChar.self),
-                    destination.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(raw.count), Int32(bound))
-            }
+            LZ4_compress_HC_continue(
+                working, source.baseAddress?.assumingMemoryBound(to: CChar.self), scratch.baseAddress,
+                Int32(raw.count), Int32(bound))
         }
-        guard written > 0, Int(written) < raw.count else { return (.raw, raw, nil) }
-        out.removeSubrange(Int(written)...)
+        guard written > 0, Int(written) < raw.count else { return (.raw, Self.exactCopy(raw), nil) }
+        let out = [UInt8](unsafeUninitializedCapacity: Int(written)) { destination, initialized in
+            UnsafeMutableRawBufferPointer(destination).copyMemory(
+                from: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(scratch)[0..<Int(written)]))
+            initialized = Int(written)
+        }
         if let dictionary { return (.lz4Dictionary, out, dictionary.reference) }
         return (.lz4, out, nil)
+    }
+
+    /// `bytes` in an array of their own with no spare capacity. A body is kept in the memtable,
+    /// the sealing plan and the log buffer, which count (and hold) its capacity, not its length:
+    /// a body left in the compressor's bound-sized output held twice its bytes.
+    private static func exactCopy(_ bytes: [UInt8]) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: bytes.count) { destination, initialized in
+            bytes.withUnsafeBytes { UnsafeMutableRawBufferPointer(destination).copyMemory(from: $0) }
+            initialized = bytes.count
+        }
     }
 
     /// Decompresses a body of `rawLength` bytes, against `dictionary` when given; nil when the
