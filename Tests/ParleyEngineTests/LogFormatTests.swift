@@ -54,6 +54,24 @@ final class LogFormatTests: XCTestCase {
         XCTAssertEqual(body.withUnsafeBytes { LogFormat.scan($0, header: .init(identity: identity, salt: 77, baseSequence: 11)) }.records, [])
     }
 
+    /// A record framed in place (how the log writes a commit) is byte for byte the record
+    /// `appendRecord` frames, with the same chain.
+    func testRecordFramedInPlaceEqualsAppendedRecord() {
+        var random = SeededRandom(seed: 2)
+        var chain: UInt32 = 0x1234_5678
+        for i in 0..<200 {
+            let operations = i % 50 == 0 ? [] : randomOperations(&random)
+            var appended = Bytes()
+            let appendedChain = LogFormat.appendRecord(
+                sequence: 5 + UInt64(i), salt: 9, previous: chain, payload: LogOperation.encode(operations), to: &appended)
+            var framed = LogOperation.encode(operations, leadingRoom: LogFormat.recordFrameSize)
+            let framedChain = LogFormat.frameRecord(&framed, sequence: 5 + UInt64(i), salt: 9, previous: chain)
+            XCTAssertEqual(framed, appended, "record \(i)")
+            XCTAssertEqual(framedChain, appendedChain)
+            chain = framedChain
+        }
+    }
+
     /// The stale-record case the chain exists for: records 1…4 are written, record 2 is torn, a new
     /// writer appends a different record 2 of the same length at the same place (same salt, same
     /// sequence). Unchained, the stale records 3 and 4 after it would join the run; chained, the new

@@ -88,6 +88,24 @@ enum LogFormat {
         }
     }
 
+    /// Bytes of a record's frame before its payload: length, CRC and sequence number.
+    static let recordFrameSize = 16
+
+    /// Fills in the frame of `record`, whose first `recordFrameSize` bytes were left for it and
+    /// whose payload follows (`LogOperation.encode(_:leadingRoom:)`), and returns its CRC.
+    static func frameRecord(_ record: inout Bytes, sequence: UInt64, salt: UInt64, previous: UInt32) -> UInt32 {
+        precondition(record.count >= recordFrameSize, "a record starts with room for its frame")
+        let payloadCount = record.count - recordFrameSize
+        return record.withUnsafeMutableBytes { raw in
+            let payload = UnsafeRawBufferPointer(rebasing: raw[recordFrameSize...])
+            let checksum = recordChecksum(previous: previous, salt: salt, sequence: sequence, payload: payload)
+            raw.storeBytes(of: UInt32(truncatingIfNeeded: payloadCount).littleEndian, toByteOffset: 0, as: UInt32.self)
+            raw.storeBytes(of: checksum.littleEndian, toByteOffset: 4, as: UInt32.self)
+            raw.storeBytes(of: sequence.littleEndian, toByteOffset: 8, as: UInt64.self)
+            return checksum
+        }
+    }
+
     /// Appends one framed record to `out` and returns its CRC (the chain for the next record).
     /// `previous` nil writes an unchained, version-1 record (tests of the upgrade path only).
     @discardableResult

@@ -70,11 +70,15 @@ public enum LogOperation: Equatable, Sendable {
         }
     }
 
-    static func encode(_ operations: [LogOperation]) -> Bytes {
-        var out = Bytes()
+    static func encode(_ operations: [LogOperation]) -> Bytes { encode(operations, leadingRoom: 0) }
+
+    /// The payload of `operations` after `leadingRoom` zero bytes, where a record's frame is
+    /// filled in later (`LogFormat.frameRecord`) so the record is never copied to be framed.
+    static func encode(_ operations: [LogOperation], leadingRoom: Int) -> Bytes {
+        var out = Bytes(repeating: 0, count: leadingRoom)
         // Sized once: a thousand-message transaction's payload would otherwise be copied each
         // time it doubled.
-        out.reserveCapacity(operations.reduce(0) { $0 + $1.encodedSizeBound })
+        out.reserveCapacity(operations.reduce(leadingRoom) { $0 + $1.encodedSizeBound })
         for operation in operations { operation.encode(into: &out) }
         return out
     }

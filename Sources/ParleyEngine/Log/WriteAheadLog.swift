@@ -232,9 +232,10 @@ final class WriteAheadLog: @unchecked Sendable {
     /// written to the file before returning (with whatever earlier appends were still pending);
     /// otherwise it waits in memory for `writePending`.
     func append(_ operations: [LogOperation], write: Bool) throws -> UInt64 {
-        let payload = LogOperation.encode(operations)
-        guard payload.count <= LogFormat.maximumPayload else {
-            throw EngineError.valueTooLarge(length: payload.count, maximum: LogFormat.maximumPayload)
+        var record = LogOperation.encode(operations, leadingRoom: LogFormat.recordFrameSize)
+        let payloadCount = record.count - LogFormat.recordFrameSize
+        guard payloadCount <= LogFormat.maximumPayload else {
+            throw EngineError.valueTooLarge(length: payloadCount, maximum: LogFormat.maximumPayload)
         }
         lock()
         defer { unlock() }
@@ -242,16 +243,21 @@ final class WriteAheadLog: @unchecked Sendable {
         let sequence = lastAppended + 1
         let mark = pending.count
         let previous = chain
-        chain = LogFormat.appendRecord(sequence: sequence, salt: header.salt, previous: previous, payload: payload, to: &pending)
-        if write {
-            do {
-                try writePendingLocked(through: sequence)
-            } catch EngineError.diskFull(let where_) {
-                // Nothing of this record reached the file: drop it, the commit fails cleanly.
-                pending.removeSubrange(mark...)
-                chain = previous
-                throw EngineError.diskFull(path: where_)
+        chain = LogFormat.frameRecord(&record, sequence: sequence, salt: header.salt, previous: previous)
+        do {
+            if write && pending.isEmpty {
+                // Written from the record itself: a sealing commit's record can be tens of MiB,
+                // and a copy in `pending` would double it (and stay as its capacity).
+                try writeLocked(record, through: sequence)
+            } else {
+                pending.append(contentsOf: record)
+                if write { try writePendingLocked(through: sequence) }
             }
+        } catch EngineError.diskFull(let where_) {
+            // Nothing of this record reached the file: drop it, the commit fails cleanly.
+            if pending.count > mark { pending.removeSubrange(mark...) }
+            chain = previous
+            throw EngineError.diskFull(path: where_)
         }
         lastAppended = sequence
         return sequence
@@ -307,8 +313,25 @@ final class WriteAheadLog: @unchecked Sendable {
     /// Writes `pending`, which ends with record `last`.
     private func writePendingLocked(through last: UInt64) throws {
         guard !pending.isEmpty else { return }
+        try writeLocked(pending, through: last)
+        // Kept for the next records unless an unusually large run grew it: its pages would stay
+        // resident for the life of the log.
+        if pending.capacity > Self.retainedPendingCapacity {
+            pending = Bytes()
+        } else {
+            pending.removeAll(keepingCapacity: true)
+        }
+    }
+
+    /// Capacity of `pending` kept between writes.
+    static let retainedPendingCapacity = 4 << 20
+
+    /// Writes `bytes`, whole records ending with record `last`, at the end of the log. Running out
+    /// of space while growing the file throws `diskFull` with nothing written; any failure to
+    /// write latches the log.
+    private func writeLocked(_ bytes: Bytes, through last: UInt64) throws {
         let file = try prepareLocked()
-        let end = writeOffset + UInt64(pending.count)
+        let end = writeOffset + UInt64(bytes.count)
         if end > allocatedSize {
             let target = max(end, allocatedSize + max(growthStep, allocatedSize / 4))
             try file.grow(to: target)  // disk full here fails only this commit
@@ -316,14 +339,13 @@ final class WriteAheadLog: @unchecked Sendable {
         }
         try warmLocked(file, past: end)
         do {
-            try pending.withUnsafeBytes { try file.write($0, at: writeOffset) }
+            try bytes.withUnsafeBytes { try file.write($0, at: writeOffset) }
         } catch {
             latch(error)
             throw error
         }
         writeOffset = end
         writtenThrough = max(writtenThrough, end)
-        pending.removeAll(keepingCapacity: true)
         lastWritten = last
     }
 
