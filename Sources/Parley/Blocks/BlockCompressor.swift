@@ -61,11 +61,7 @@ final class BlockCompressor {
                 Int32(raw.count), Int32(bound))
         }
         guard written > 0, Int(written) < raw.count else { return (.raw, Self.exactCopy(raw), nil) }
-        let out = [UInt8](unsafeUninitializedCapacity: Int(written)) { destination, initialized in
-            UnsafeMutableRawBufferPointer(destination).copyMemory(
-                from: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(scratch)[0..<Int(written)]))
-            initialized = Int(written)
-        }
+        let out = Self.exactCopy(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(scratch)[0..<Int(written)]))
         if let dictionary { return (.lz4Dictionary, out, dictionary.reference) }
         return (.lz4, out, nil)
     }
@@ -73,12 +69,14 @@ final class BlockCompressor {
     /// `bytes` in an array of their own with no spare capacity. A body is kept in the memtable,
     /// the sealing plan and the log buffer, which count (and hold) its capacity, not its length:
     /// a body left in the compressor's bound-sized output held twice its bytes.
-    private static func exactCopy(_ bytes: [UInt8]) -> [UInt8] {
+    private static func exactCopy(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
         [UInt8](unsafeUninitializedCapacity: bytes.count) { destination, initialized in
-            bytes.withUnsafeBytes { UnsafeMutableRawBufferPointer(destination).copyMemory(from: $0) }
+            UnsafeMutableRawBufferPointer(destination).copyMemory(from: bytes)
             initialized = bytes.count
         }
     }
+
+    private static func exactCopy(_ bytes: [UInt8]) -> [UInt8] { bytes.withUnsafeBytes { exactCopy($0) } }
 
     /// Decompresses a body of `rawLength` bytes, against `dictionary` when given; nil when the
     /// bytes are not a valid LZ4 block of exactly that length.

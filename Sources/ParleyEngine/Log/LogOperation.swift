@@ -75,10 +75,11 @@ public enum LogOperation: Equatable, Sendable {
     /// The payload of `operations` after `leadingRoom` zero bytes, where a record's frame is
     /// filled in later (`LogFormat.frameRecord`) so the record is never copied to be framed.
     static func encode(_ operations: [LogOperation], leadingRoom: Int) -> Bytes {
-        var out = Bytes(repeating: 0, count: leadingRoom)
+        var out = Bytes()
         // Sized once: a thousand-message transaction's payload would otherwise be copied each
         // time it doubled.
         out.reserveCapacity(operations.reduce(leadingRoom) { $0 + $1.encodedSizeBound })
+        out.append(contentsOf: repeatElement(0, count: leadingRoom))
         for operation in operations { operation.encode(into: &out) }
         return out
     }
