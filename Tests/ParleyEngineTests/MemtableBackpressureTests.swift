@@ -60,7 +60,7 @@ final class MemtableBackpressureTests: XCTestCase {
         let engine = try Engine.open(path: directory + "/b.parley", options: options(background: false))
         try engine.write { _ = try $0.createTree("t") }
         let round = Locked(0)
-        engine.setCheckpointPreparation { [unowned engine] in
+        engine.setCheckpointPreparation { [unowned engine] _ in
             let r = round.withLock { value -> Int in
                 value += 1
                 return value

@@ -12,6 +12,15 @@ public enum Durability: String, Sendable, CaseIterable {
     case async
 }
 
+/// Why a checkpoint runs.
+public enum CheckpointOrigin: Sendable, Equatable {
+    /// The engine started it: the memtable passed its trigger, its age or (a writer's
+    /// backpressure) its budget.
+    case automatic
+    /// A caller asked for it (`Engine.checkpoint()`), or the engine is closing.
+    case requested
+}
+
 /// How a database is opened.
 public struct DatabaseOptions: Sendable {
     /// Options of the page store (page size for a new database, growth step).

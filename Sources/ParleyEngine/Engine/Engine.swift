@@ -32,7 +32,7 @@ public final class Engine: @unchecked Sendable {
     /// Cleared by close before it stops the worker, so a commit racing with close starts none.
     private let backgroundAllowed = Locked(true)
     /// Work a layer above runs at the start of every checkpoint (see `setCheckpointPreparation`).
-    private let checkpointPreparation = Locked<(@Sendable () throws -> Void)?>(nil)
+    private let checkpointPreparation = Locked<(@Sendable (CheckpointOrigin) throws -> Void)?>(nil)
 
     private struct State {
         var active = MemLayer()
@@ -214,7 +214,7 @@ public final class Engine: @unchecked Sendable {
         guard !ownCheckpoint else { return }
         checkpointMutex.withLock {}
         guard state.withLock({ $0.memtableBytes }) > options.memtableBudget else { return }
-        try? checkpoint()
+        try? checkpoint(origin: .automatic)
     }
 
     /// Starts the background thread if it is not running: at the first commit, since until then
@@ -240,18 +240,22 @@ public final class Engine: @unchecked Sendable {
     /// Sets work to run at the start of every checkpoint, before the memtable is frozen: the chat
     /// store seals recent messages into blocks there, in an ordinary write transaction, so that
     /// what it replaces never reaches the B+trees. It runs on the checkpointing thread, with no
-    /// engine lock held; an error it throws fails the checkpoint.
-    public func setCheckpointPreparation(_ work: (@Sendable () throws -> Void)?) {
+    /// engine lock held; an error it throws fails the checkpoint. It is told why the checkpoint
+    /// runs, so it may leave work for later in an automatic one.
+    public func setCheckpointPreparation(_ work: (@Sendable (CheckpointOrigin) throws -> Void)?) {
         checkpointPreparation.withLock { $0 = work }
     }
 
     /// Moves the memtable into the B+trees and resets the log. Writers wait only for the final
     /// step, which moves what was committed while the rest was being written.
-    public func checkpoint() throws {
+    public func checkpoint() throws { try checkpoint(origin: .requested) }
+
+    /// A checkpoint, telling the checkpoint preparation why it runs.
+    public func checkpoint(origin: CheckpointOrigin) throws {
         try checkpointMutex.withLock {
             state.withLock { $0.checkpointThread = pthread_self() }
             defer { state.withLock { $0.checkpointThread = nil } }
-            if let preparation = checkpointPreparation.withLock({ $0 }) { try preparation() }
+            if let preparation = checkpointPreparation.withLock({ $0 }) { try preparation(origin) }
             // Phase 1: freeze the active layer and write it while commits go on.
             try gate.acquire()
             let froze = freezeActive()
@@ -329,7 +333,7 @@ public final class Engine: @unchecked Sendable {
             if appended > durable { try flush() }
             let (bytes, since) = state.withLock { ($0.active.bytes, $0.activeSince) }
             if bytes >= options.checkpointTrigger || (since.map { monotonicSeconds() - $0 >= options.checkpointAge } ?? false) {
-                try checkpoint()
+                try checkpoint(origin: .automatic)
             }
         } catch {
             // Latched in the log, the trees or `state.failure`; commits report it.
