@@ -32,6 +32,14 @@ public final class Database: Sendable {
         public var engine = DatabaseOptions()
         /// Raw bytes a message block grows to before it is closed to appends.
         public var blockTargetBytes = 32 << 10
+        /// Pending message bytes an automatic checkpoint may leave unsealed, when sealing them
+        /// would mostly recompress their conversation's open block: a conversation whose open
+        /// block holds at least as many raw bytes as its pending messages waits, the costliest
+        /// first, until this many bytes wait. Waiting messages stay in the pending tree (read like
+        /// any pending message) and are sealed by a later checkpoint, once they outweigh their
+        /// block or others cost more, and always by ``Database/checkpoint()`` and
+        /// ``Database/close()``. 0 seals every pending message at every checkpoint.
+        public var sealDeferralBytes = 8 << 20
         /// Memory for decoded message blocks kept for readers that come back to them (estimated
         /// bytes of decoded messages; 0 turns the cache off). Reads of a busy conversation's newest
         /// messages then skip decompressing and decoding its blocks.
@@ -81,7 +89,7 @@ public final class Database: Sendable {
             let database = Database(path: path, engine: engine, options: options)
             try database.prepareLayout()
             // Sealing and expiry run at the start of every checkpoint, in the background too.
-            engine.setCheckpointPreparation { [weak database] in try database?.maintain() }
+            engine.setCheckpointPreparation { [weak database] origin in try database?.maintain(origin: origin) }
             return database
         } catch {
             try? engine.close()
@@ -95,7 +103,7 @@ public final class Database: Sendable {
         self.fileSystem = options.fileSystem
         self.store = StoreContext(
             path: path, clock: options.clock, blockTargetBytes: options.blockTargetBytes,
-            dictionaryMinimumSample: options.dictionaryMinimumSample, decodedBlockCacheBytes: options.decodedBlockCacheBytes,
+            sealDeferralBytes: options.sealDeferralBytes, dictionaryMinimumSample: options.dictionaryMinimumSample, decodedBlockCacheBytes: options.decodedBlockCacheBytes,
             engine: engine)
     }
 
@@ -132,12 +140,14 @@ public final class Database: Sendable {
 
     /// Checkpoint work: seal pending messages into blocks and delete expired state. Sealing is
     /// planned on a snapshot, so writers go on while blocks are compressed, then applied in one
-    /// short write transaction (`SealPlan`); `afterPlanningConversation` is for tests.
-    func maintain(afterPlanningConversation: (() throws -> Void)? = nil) throws {
+    /// short write transaction (`SealPlan`); an automatic checkpoint may leave some for later
+    /// (`Options.sealDeferralBytes`). `afterPlanningConversation` is for tests.
+    func maintain(origin: CheckpointOrigin = .requested, afterPlanningConversation: (() throws -> Void)? = nil) throws {
         // The plan belongs to writing: its page reads count against the file's resident limit.
         let snapshot = try storage { try engine.snapshot(readingInPlace: false) }
         defer { snapshot.close() }
-        let plan = try ChatReader(view: snapshot, store: store).planSealing(afterConversation: afterPlanningConversation)
+        let plan = try ChatReader(view: snapshot, store: store).planSealing(
+            deferringUpTo: origin == .automatic ? store.sealDeferralBytes : 0, afterConversation: afterPlanningConversation)
         try write { chat in
             try chat.applySealing(plan)
             try chat.sweepExpiredState()

@@ -93,6 +93,7 @@ final class ChatModelRun {
             options.engine.backgroundWork = true
         }
         options.blockTargetBytes = rng.pick([1024, 1024, 1536, 2048])!
+        options.sealDeferralBytes = rng.pick([0, 256, 4096, 1 << 20])!
         let clock = self.clock
         options.clock = { clock.now }
         return options
@@ -601,10 +602,13 @@ final class ChatModelRun {
             expect: { model, _ in .count(try model.purgeMessages(olderThanDays: days, now: clock.now)) })
     }
 
+    /// A requested checkpoint seals every pending message; an automatic one may leave some
+    /// pending (`Options.sealDeferralBytes`), which reads must merge as before.
     func planCheckpoint() -> ChatModelWrite {
-        ChatModelWrite(
-            kind: "checkpoint", detail: "checkpoint", conversation: nil, viaWriter: nil,
-            viaDatabase: { try $0.checkpoint(); return .none },
+        let origin: CheckpointOrigin = rng.chance(0.5) ? .automatic : .requested
+        return ChatModelWrite(
+            kind: "checkpoint", detail: "checkpoint(origin: .\(origin))", conversation: nil, viaWriter: nil,
+            viaDatabase: { try $0.engine.checkpoint(origin: origin); return .none },
             expect: { _, _ in .none })
     }
 }

@@ -12,7 +12,8 @@
 //   at or before it (or the first block), which is rewritten and split if it grows too large.
 // Blocks therefore never overlap, and each holds messages in (created_at, id) order.
 //
-// Every pending message is sealed, the newest too: inboxes read a conversation's newest message
+// Every pending message is sealed, the newest too (an automatic checkpoint may leave some for a
+// later one, `SealDeferral.swift`): inboxes read a conversation's newest message
 // from the copy its record keeps, never from a block.
 //
 // Blocks are compressed against the store's newest dictionary. The first is built from the
@@ -21,9 +22,11 @@
 // newest was made, so their number grows with the logarithm of the store's size.
 
 extension ChatReader {
-    /// Plans sealing every pending message this view sees; reads only, so it runs on a snapshot.
+    /// Plans sealing the pending messages this view sees, all of them unless `deferringUpTo` lets
+    /// some wait (`SealDeferral.swift`); reads only, so it runs on a snapshot.
     /// `afterConversation` runs after each conversation is planned (tests commit from there).
-    func planSealing(afterConversation: (() throws -> Void)? = nil) throws -> SealPlan {
+    func planSealing(deferringUpTo deferralLimit: Int = 0, afterConversation: (() throws -> Void)? = nil) throws -> SealPlan {
+        let deferred = try conversationsToDefer(limit: deferralLimit)
         var plan = SealPlan()
         // Chosen when the first block is planned, so a pass with nothing to seal reads nothing more.
         var chosen: SealingDictionary?
@@ -37,6 +40,10 @@ extension ChatReader {
         while let next = try storage({ try view.entries(Tree.pending, from: from, to: nil, limit: 1) }).first {
             guard next.key.count >= 16, let id = ConversationID(bytes: Array(next.key[0..<16])) else {
                 throw ParleyError.corruptRecord(tree: Tree.pending, reason: "a key is shorter than 16 bytes")
+            }
+            if deferred.contains(id) {
+                from = Key.conversationEnd(id)
+                continue
             }
             do {
                 if let planned = try planSeal(id, compressor: passCompressor) { plan.conversations.append(planned) }

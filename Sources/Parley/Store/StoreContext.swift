@@ -4,6 +4,8 @@ final class StoreContext: Sendable {
     let path: String
     let clock: @Sendable () -> Timestamp
     let blockTargetBytes: Int
+    /// Pending bytes an automatic checkpoint may leave unsealed (`Database.Options`).
+    let sealDeferralBytes: Int
     let dictionaryMinimumSample: Int
     let engine: Engine
     /// Block dictionaries already read (they never change once written).
@@ -12,13 +14,15 @@ final class StoreContext: Sendable {
     let decodedBlocks: DecodedBlockCache
 
     init(
-        path: String, clock: @escaping @Sendable () -> Timestamp, blockTargetBytes: Int, dictionaryMinimumSample: Int,
+        path: String, clock: @escaping @Sendable () -> Timestamp, blockTargetBytes: Int, sealDeferralBytes: Int,
+        dictionaryMinimumSample: Int,
         decodedBlockCacheBytes: Int, engine: Engine
     ) {
         self.decodedBlocks = DecodedBlockCache(capacity: decodedBlockCacheBytes)
         self.path = path
         self.clock = clock
         self.blockTargetBytes = blockTargetBytes
+        self.sealDeferralBytes = sealDeferralBytes
         self.dictionaryMinimumSample = dictionaryMinimumSample
         self.engine = engine
     }
