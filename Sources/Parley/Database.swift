@@ -32,13 +32,16 @@ public final class Database: Sendable {
         public var engine = DatabaseOptions()
         /// Raw bytes a message block grows to before it is closed to appends.
         public var blockTargetBytes = 32 << 10
-        /// Pending message bytes an automatic checkpoint may leave unsealed, when sealing them
-        /// would mostly recompress their conversation's open block: a conversation whose open
-        /// block holds at least as many raw bytes as its pending messages waits, the costliest
-        /// first, until this many bytes wait. Waiting messages stay in the pending tree (read like
-        /// any pending message) and are sealed by a later checkpoint, once they outweigh their
-        /// block or others cost more, and always by ``Database/checkpoint()`` and
-        /// ``Database/close()``. 0 seals every pending message at every checkpoint.
+        /// Pending message bytes an automatic checkpoint (one the engine starts: memtable trigger,
+        /// age or budget) may leave unsealed, when sealing them would mostly recompress their
+        /// conversation's open block: a conversation whose open block holds at least as many raw
+        /// bytes as its pending messages waits, the costliest first, until this many bytes wait.
+        /// Waiting messages stay in the pending tree (read like any pending message, and written
+        /// to the file's pages uncompressed) and are sealed by a later checkpoint, once they
+        /// outweigh their block, others cost more, or they have waited four automatic
+        /// checkpoints in a row; ``Database/checkpoint()`` and ``Database/close()`` seal every
+        /// message pending when they start. 0 seals every pending message at every checkpoint;
+        /// negative values are refused.
         public var sealDeferralBytes = 8 << 20
         /// Memory for decoded message blocks kept for readers that come back to them (estimated
         /// bytes of decoded messages; 0 turns the cache off). Reads of a busy conversation's newest
@@ -77,6 +80,9 @@ public final class Database: Sendable {
     public static func open(path: String, options: Options = Options()) throws -> Database {
         guard options.blockTargetBytes >= 1024, options.blockTargetBytes <= 16 << 20 else {
             throw ParleyError.invalidArgument("blockTargetBytes must be 1 KiB to 16 MiB")
+        }
+        guard options.sealDeferralBytes >= 0 else {
+            throw ParleyError.invalidArgument("sealDeferralBytes must not be negative")
         }
         guard options.decodedBlockCacheBytes >= 0 else {
             throw ParleyError.invalidArgument("decodedBlockCacheBytes must not be negative")
@@ -147,7 +153,9 @@ public final class Database: Sendable {
         let snapshot = try storage { try engine.snapshot(readingInPlace: false) }
         defer { snapshot.close() }
         let plan = try ChatReader(view: snapshot, store: store).planSealing(
-            deferringUpTo: origin == .automatic ? store.sealDeferralBytes : 0, afterConversation: afterPlanningConversation)
+            deferringUpTo: origin == .automatic ? store.sealDeferralBytes : 0, passesWaited: store.sealDeferrals.current,
+            afterConversation: afterPlanningConversation)
+        store.sealDeferrals.record(deferred: plan.deferred)
         try write { chat in
             try chat.applySealing(plan)
             try chat.sweepExpiredState()
@@ -186,7 +194,8 @@ public final class Database: Sendable {
     // MARK: - Maintenance
 
     /// Seals recent messages into blocks and moves everything committed into the file's B+trees,
-    /// emptying the log. This also happens in the background and at close.
+    /// emptying the log. This also happens in the background (where some messages may be left
+    /// pending for a later checkpoint, `Options.sealDeferralBytes`) and at close.
     public func checkpoint() throws { try storage { try engine.checkpoint() } }
 
     /// Makes every commit so far durable, whatever its durability mode.

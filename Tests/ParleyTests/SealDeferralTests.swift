@@ -136,6 +136,35 @@ final class SealDeferralTests: XCTestCase {
         try assertReads(db, [id: messages])
     }
 
+    /// A quiet conversation keeps its ratio forever: it waits a bounded number of passes only.
+    func testAConversationWaitsAtMostItsPassesInARow() throws {
+        let db = try open(try makeTemporaryDirectory(self), deferral: 1 << 20)
+        defer { try? db.close() }
+        let quiet = try makeConversation(db)
+        var messages = try append(db, quiet, count: 20)
+        try db.checkpoint()
+        messages += try append(db, quiet, count: 1, bytes: 80)
+        for pass in 1...SealDeferralCounts.maximumPasses {
+            try db.engine.checkpoint(origin: .automatic)
+            XCTAssertEqual(try pending(db).counts, [quiet: 1], "automatic pass \(pass)")
+        }
+        try db.engine.checkpoint(origin: .automatic)
+        XCTAssertEqual(try pending(db).counts, [:], "sealed after waiting its passes")
+        try assertReads(db, [quiet: messages])
+
+        // A new message starts the count again.
+        messages += try append(db, quiet, count: 1, bytes: 80)
+        try db.engine.checkpoint(origin: .automatic)
+        XCTAssertEqual(try pending(db).counts, [quiet: 1])
+        try assertReads(db, [quiet: messages])
+    }
+
+    func testANegativeLimitIsRefused() throws {
+        XCTAssertThrowsError(try open(try makeTemporaryDirectory(self), deferral: -1)) { error in
+            XCTAssertEqual(error as? ParleyError, .invalidArgument("sealDeferralBytes must not be negative"))
+        }
+    }
+
     private func assertReads(_ db: Database, _ model: [ConversationID: [Message]], file: StaticString = #filePath, line: UInt = #line) throws {
         for (id, messages) in model {
             XCTAssertEqual(try db.messages(in: id, MessageQuery(order: .oldestFirst)), messages, file: file, line: line)

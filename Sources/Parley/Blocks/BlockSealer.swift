@@ -1,6 +1,7 @@
 // Sealing: moving a conversation's pending messages into LZ4 blocks, at each checkpoint, before
-// the engine moves the memtable into the B+trees, so a pending message usually lives and dies in
-// the memtable and the log and never reaches a page. It runs in two steps (`SealPlan`): the
+// the engine moves the memtable into the B+trees, so most pending messages live and die in the
+// memtable and the log and never reach a page (those appended during a pass, and those an
+// automatic checkpoint leaves for later, do). It runs in two steps (`SealPlan`): the
 // rules below are applied on a snapshot, with no writer gate held, and what they decided is
 // written afterwards in one short write transaction.
 //
@@ -25,9 +26,13 @@ extension ChatReader {
     /// Plans sealing the pending messages this view sees, all of them unless `deferringUpTo` lets
     /// some wait (`SealDeferral.swift`); reads only, so it runs on a snapshot.
     /// `afterConversation` runs after each conversation is planned (tests commit from there).
-    func planSealing(deferringUpTo deferralLimit: Int = 0, afterConversation: (() throws -> Void)? = nil) throws -> SealPlan {
-        let deferred = try conversationsToDefer(limit: deferralLimit)
+    func planSealing(
+        deferringUpTo deferralLimit: Int = 0, passesWaited: [ConversationID: Int] = [:],
+        afterConversation: (() throws -> Void)? = nil
+    ) throws -> SealPlan {
+        let deferred = try conversationsToDefer(limit: deferralLimit, passesWaited: passesWaited)
         var plan = SealPlan()
+        plan.deferred = deferred
         // Chosen when the first block is planned, so a pass with nothing to seal reads nothing more.
         var chosen: SealingDictionary?
         func passCompressor() throws -> BlockCompressor {

@@ -1,4 +1,6 @@
 // Which conversations an automatic checkpoint leaves pending.
+
+import ParleyEngine
 //
 // Sealing appends to a conversation's open (not full) block by rewriting it: its body is
 // decompressed, the new messages merged in and the whole compressed again with LZ4 HC. For a
@@ -8,14 +10,38 @@
 // merge them with blocks), and a later pass seals them together for the cost of one rewrite.
 //
 // The rule: a conversation whose open last block holds at least as many raw bytes as its pending
-// messages is a candidate; candidates wait in order of that ratio, the costliest first, while
-// their pending bytes together stay within the limit. So the bytes left pending are bounded,
-// a conversation's turn comes once its pending bytes outweigh its block or others cost more, and
-// a requested checkpoint (limit 0) seals everything.
+// messages is a candidate, unless it has already waited `maximumPasses` passes in a row;
+// candidates wait in order of that ratio, the costliest first, while their pending bytes together
+// stay within the limit. So the bytes left pending are bounded, and so is the wait: a
+// conversation is sealed once its pending bytes outweigh its block, others cost more, or it has
+// waited its passes (a quiet conversation keeps its ratio forever). A requested checkpoint
+// (limit 0) seals everything. The passes waited are counted in memory by the open store
+// (`StoreContext.sealDeferrals`); after a reopen they count from zero again.
+
+/// How many passes in a row each conversation has been left pending (only those left pending by
+/// the last pass). Used by one sealing pass at a time: checkpoints run one at a time.
+final class SealDeferralCounts: Sendable {
+    private let passes = Locked<[ConversationID: Int]>([:])
+
+    /// A conversation is left pending at most this many automatic passes in a row.
+    static let maximumPasses = 4
+
+    var current: [ConversationID: Int] { passes.withLock { $0 } }
+
+    /// Records the conversations a pass left pending; every other conversation starts again at 0.
+    func record(deferred: Set<ConversationID>) {
+        passes.withLock { passes in
+            var next: [ConversationID: Int] = [:]
+            for id in deferred { next[id] = (passes[id] ?? 0) + 1 }
+            passes = next
+        }
+    }
+}
 
 extension ChatReader {
-    /// The conversations to leave pending in this pass, their pending value bytes within `limit`.
-    func conversationsToDefer(limit: Int) throws -> Set<ConversationID> {
+    /// The conversations to leave pending in this pass, their pending value bytes within `limit`,
+    /// none of them one that has waited `SealDeferralCounts.maximumPasses` passes in a row.
+    func conversationsToDefer(limit: Int, passesWaited: [ConversationID: Int] = [:]) throws -> Set<ConversationID> {
         guard limit > 0 else { return [] }
         var pendingBytes: [ConversationID: Int] = [:]
         let pending = try storage { try view.cursor(Tree.pending) }
@@ -30,7 +56,7 @@ extension ChatReader {
 
         var candidates: [(id: ConversationID, bytes: Int, openBlockBytes: Int)] = []
         let blocks = try storage { try view.cursor(Tree.blocks) }
-        for (id, bytes) in pendingBytes where bytes <= limit {
+        for (id, bytes) in pendingBytes where bytes <= limit && passesWaited[id, default: 0] < SealDeferralCounts.maximumPasses {
             guard let last = try storage({ try blocks.seek(atOrBefore: Key.conversationEnd(id)) }),
                 last.key.starts(with: id.bytes)
             else { continue }

@@ -36,6 +36,8 @@ struct SealPlan {
     }
 
     var conversations: [Conversation] = []
+    /// Conversations with pending messages this plan leaves pending (`SealDeferral.swift`).
+    var deferred: Set<ConversationID> = []
     /// A dictionary the new blocks were compressed with that is not stored yet.
     var newDictionary: BlockDictionary?
     /// The newest stored dictionary's id when the plan was made (nil: none).

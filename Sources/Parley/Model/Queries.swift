@@ -122,7 +122,7 @@ public struct Stats: Hashable, Sendable, Codable {
     public var tokens: Int
     /// Bytes of messages in their encoded, uncompressed form.
     public var rawMessageBytes: Int
-    /// Bytes the messages take as stored (compressed blocks, plus recent messages not yet in blocks).
+    /// Bytes the messages take as stored (compressed blocks, plus pending messages not yet in blocks).
     public var storedMessageBytes: Int
     /// `rawMessageBytes / storedMessageBytes` (1 when there are none).
     public var compressionRatio: Double

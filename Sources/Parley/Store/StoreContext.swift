@@ -6,6 +6,8 @@ final class StoreContext: Sendable {
     let blockTargetBytes: Int
     /// Pending bytes an automatic checkpoint may leave unsealed (`Database.Options`).
     let sealDeferralBytes: Int
+    /// Automatic passes in a row each conversation has been left pending.
+    let sealDeferrals = SealDeferralCounts()
     let dictionaryMinimumSample: Int
     let engine: Engine
     /// Block dictionaries already read (they never change once written).

@@ -250,7 +250,9 @@ public final class Engine: @unchecked Sendable {
     /// step, which moves what was committed while the rest was being written.
     public func checkpoint() throws { try checkpoint(origin: .requested) }
 
-    /// A checkpoint, telling the checkpoint preparation why it runs.
+    /// A checkpoint, telling the checkpoint preparation why it runs. With `.automatic` the
+    /// preparation may leave work for later (the chat store leaves some sealing); callers that
+    /// want everything done use ``checkpoint()``.
     public func checkpoint(origin: CheckpointOrigin) throws {
         try checkpointMutex.withLock {
             state.withLock { $0.checkpointThread = pthread_self() }
