@@ -109,8 +109,8 @@ public final class Database: Sendable {
         self.fileSystem = options.fileSystem
         self.store = StoreContext(
             path: path, clock: options.clock, blockTargetBytes: options.blockTargetBytes,
-            sealDeferralBytes: options.sealDeferralBytes, dictionaryMinimumSample: options.dictionaryMinimumSample, decodedBlockCacheBytes: options.decodedBlockCacheBytes,
-            engine: engine)
+            sealDeferralBytes: options.sealDeferralBytes, dictionaryMinimumSample: options.dictionaryMinimumSample,
+            decodedBlockCacheBytes: options.decodedBlockCacheBytes, engine: engine)
     }
 
     /// Creates the trees on first open and checks the layout version.

@@ -1,6 +1,4 @@
 // Which conversations an automatic checkpoint leaves pending.
-
-import ParleyEngine
 //
 // Sealing appends to a conversation's open (not full) block by rewriting it: its body is
 // decompressed, the new messages merged in and the whole compressed again with LZ4 HC. For a
@@ -17,6 +15,8 @@ import ParleyEngine
 // waited its passes (a quiet conversation keeps its ratio forever). A requested checkpoint
 // (limit 0) seals everything. The passes waited are counted in memory by the open store
 // (`StoreContext.sealDeferrals`); after a reopen they count from zero again.
+
+import ParleyEngine
 
 /// How many passes in a row each conversation has been left pending (only those left pending by
 /// the last pass). Used by one sealing pass at a time: checkpoints run one at a time.

@@ -17,8 +17,7 @@ final class StoreContext: Sendable {
 
     init(
         path: String, clock: @escaping @Sendable () -> Timestamp, blockTargetBytes: Int, sealDeferralBytes: Int,
-        dictionaryMinimumSample: Int,
-        decodedBlockCacheBytes: Int, engine: Engine
+        dictionaryMinimumSample: Int, decodedBlockCacheBytes: Int, engine: Engine
     ) {
         self.decodedBlocks = DecodedBlockCache(capacity: decodedBlockCacheBytes)
         self.path = path
