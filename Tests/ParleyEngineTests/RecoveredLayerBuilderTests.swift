@@ -62,6 +62,7 @@ final class RecoveredLayerBuilderTests: XCTestCase {
     }
 
     func testReplayOverTreesWithTinySlotTablesEqualsTheModel() throws {
+        var splitRounds = 0
         for round in 0..<150 {
             var random = SeededRandom(seed: UInt64(round) &* 31 &+ 5)
             let storage = try StorageEngine.open(path: "/db", options: EngineOptions(pageSize: 1024, growthStep: 8192),
@@ -91,15 +92,22 @@ final class RecoveredLayerBuilderTests: XCTestCase {
                 body.append(contentsOf: payload)
             }
             let slotBits = [0, 1, 2, 3, RecoveredLayerBuilder.defaultSlotBits][round % 5]
-            let base = try storage.beginRead()
-            defer { base.close() }
+            // Odd rounds share the trees between two workers, each with its own snapshot below.
+            let workers = 1 + round % 2
+            if workers == 2, body.withUnsafeBytes({ RecoveryShares(body: $0, spans: spans[...], workers: 2, minimumRecords: 0).workers }) == 2 {
+                splitRounds += 1
+            }
             let layer = try body.withUnsafeBytes {
-                try Engine.recoveredLayer(body: $0, spans: spans[...], base: base, logPath: "/db-wal", slotBits: slotBits)
+                try Engine.recoveredLayer(
+                    body: $0, spans: spans[...], openBase: { try storage.beginRead() }, logPath: "/db-wal", slotBits: slotBits,
+                    workers: workers, minimumRecords: 0)
             }
             XCTAssertEqual(layer.lastSequence, spans.last?.sequence)
+            let base = try storage.beginRead()
+            defer { base.close() }
             let view = LayeredView(layers: [layer], base: base)
             for tree in trees {
-                let context = "round \(round) (slot bits \(slotBits)), tree \(tree)"
+                let context = "round \(round) (slot bits \(slotBits), \(workers) workers), tree \(tree)"
                 XCTAssertEqual(try view.treeExists(tree), model[tree] != nil, context)
                 guard let expected = model[tree] else { continue }
                 var found: [(Bytes, Bytes)] = []
@@ -115,5 +123,7 @@ final class RecoveredLayerBuilderTests: XCTestCase {
                 XCTAssertEqual(try view.count(tree), UInt64(expected.count), context)
             }
         }
+        // The two-worker rounds must really have shared their trees.
+        XCTAssertGreaterThan(splitRounds, 30)
     }
 }

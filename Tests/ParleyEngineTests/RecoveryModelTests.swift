@@ -142,10 +142,8 @@ final class RecoveryModelTests: XCTestCase {
                 spans.append(LogFormat.Span(sequence: sequence, payload: body.count..<(body.count + payload.count)))
                 body.append(contentsOf: payload)
             }
-            let base = try storage.beginRead()
-            defer { base.close() }
             let layer = try body.withUnsafeBytes {
-                try Engine.recoveredLayer(body: $0, spans: spans[...], base: base, logPath: "/db-wal")
+                try Engine.recoveredLayer(body: $0, spans: spans[...], openBase: { try storage.beginRead() }, logPath: "/db-wal")
             }
             // The values; tombstones (nothing below here) may be left out for keys inserted and
             // then deleted, and are checked over trees that hold keys in `RecoveredLayerBuilderTests`.

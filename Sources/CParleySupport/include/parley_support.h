@@ -29,4 +29,15 @@ int64_t parley_heap_in_use(void);
 /// Returns the allocator's free memory to the kernel where the C library can (malloc_trim).
 void parley_heap_trim(void);
 
+/// Asks the CPU to start loading the cache line at `address` (a hint: no fault, no effect on
+/// what a later read returns). Inline, so that a loop can issue it for an element it will read a
+/// few iterations later.
+static inline void parley_prefetch(const void *address) {
+#if defined(__GNUC__) || defined(__clang__)
+    __builtin_prefetch(address, 0, 3);
+#else
+    (void)address;
+#endif
+}
+
 #endif

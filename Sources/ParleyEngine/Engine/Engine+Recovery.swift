@@ -5,7 +5,9 @@
 // moves them into the trees as it does any commit. The layer is built from the records' bytes in
 // place: each operation is sliced out of its payload and kept as offsets into the log, each tree's
 // entries are sorted, and only the newest write of each key is copied out, into a balanced map
-// built at once instead of inserted one by one (the trees' maps on two threads).
+// built at once instead of inserted one by one. Trees replay independently, so two workers share
+// them (`RecoveryShares`): each reads the whole log, keeps its own trees' operations and builds
+// their maps.
 //
 // Invariants:
 // - Replay gives the layer the commits would have built: operations apply in log order, the last
@@ -20,17 +22,55 @@
 //   valid run could join a stale record: its records are written into the trees in one commit, as
 //   that build did, and the log is reset.
 
+import CParleySupport
 import Dispatch
 
 extension Engine {
-    /// The layer holding the records `spans` of `body`, over the trees `base` (read only by range
-    /// deletes). `spans` are consecutive, valid and well formed (`LogFormat.scanRun`). `slotBits`
-    /// sizes the table of recent keys per tree (tests make it tiny, so that keys share slots).
+    /// The layer holding the records `spans` of `body`, over the trees that `openBase` opens a
+    /// snapshot of (read only by range deletes, each worker through its own). `spans` are
+    /// consecutive, valid and well formed (`LogFormat.scanRun`). The trees are shared between
+    /// `workers` threads (`RecoveryShares`; logs of fewer than `minimumRecords` records go to one).
+    /// `slotBits` sizes the table of recent keys per tree (tests make it tiny, so that keys share
+    /// slots).
     static func recoveredLayer(
-        body: UnsafeRawBufferPointer, spans: ArraySlice<LogFormat.Span>, base: ReadTransaction, logPath: String,
-        slotBits: Int = RecoveredLayerBuilder.defaultSlotBits
+        body: UnsafeRawBufferPointer, spans: ArraySlice<LogFormat.Span>, openBase: @escaping @Sendable () throws -> ReadTransaction,
+        logPath: String, slotBits: Int = RecoveredLayerBuilder.defaultSlotBits, workers: Int = 2,
+        minimumRecords: Int = RecoveryShares.parallelMinimum
     ) throws -> MemLayer {
-        var builder = RecoveredLayerBuilder(base: base, body: body, slotBits: slotBits)
+        let shares = RecoveryShares(body: body, spans: spans, workers: workers, minimumRecords: minimumRecords)
+        let lastSequence = spans.last?.sequence ?? 0
+        guard shares.workers == 2 else {
+            var builder = RecoveredLayerBuilder(openBase: openBase, body: body, slotBits: slotBits)
+            defer { builder.closeBase() }
+            try replay(spans, of: body, into: &builder, logPath: logPath)
+            return try builder.finish(lastSequence: lastSequence, threads: 2)
+        }
+        let results = UnsafeMutableBufferPointer<Result<MemLayer, any Error>?>.allocate(capacity: 2)
+        results.initialize(repeating: nil)
+        defer { results.deinitialize().deallocate() }
+        let work = ReplayWork(body: body, spans: spans, openBase: openBase, logPath: logPath, slotBits: slotBits, shares: shares, results: results)
+        DispatchQueue.concurrentPerform(iterations: 2) { worker in
+            // Each worker writes only its own result slot; its builder keeps only its own trees.
+            work.results[worker] = Result {
+                var builder = RecoveredLayerBuilder(
+                    openBase: work.openBase, body: work.body, slotBits: work.slotBits, owns: { work.shares.owner(of: $0) == worker })
+                defer { builder.closeBase() }
+                try replay(work.spans, of: work.body, into: &builder, logPath: work.logPath)
+                return try builder.finish(lastSequence: lastSequence, threads: 1)
+            }
+        }
+        guard var layer = try results[0]?.get(), let other = try results[1]?.get() else {
+            throw EngineError.corruptFile(path: logPath, reason: "a recovery worker did not finish")
+        }
+        // No tree has two owners, so no name is in both.
+        layer.trees.merge(other.trees) { mine, _ in mine }
+        return layer
+    }
+
+    /// Applies every operation of `spans` to `builder`, in log order.
+    private static func replay(
+        _ spans: ArraySlice<LogFormat.Span>, of body: UnsafeRawBufferPointer, into builder: inout RecoveredLayerBuilder, logPath: String
+    ) throws {
         for span in spans {
             let payload = UnsafeRawBufferPointer(rebasing: body[span.payload])
             let wellFormed = try LogOperation.forEach(payload) { try builder.apply($0) }
@@ -38,7 +78,6 @@ extension Engine {
                 throw EngineError.corruptFile(path: logPath, reason: "record \(span.sequence) changed while it was replayed")
             }
         }
-        return try builder.finish(lastSequence: spans.last?.sequence ?? 0)
     }
 
     /// Writes the records of an unchained (version-1) log into the trees in one commit.
@@ -63,12 +102,17 @@ extension Engine {
 /// conversation's record, rewritten at every append) is never copied: only the newest write of
 /// each key becomes a key and a value on the heap. Use it only while the body is mapped.
 struct RecoveredLayerBuilder {
-    private let base: ReadTransaction
+    private let openBase: () throws -> ReadTransaction
+    /// The trees below, opened by the first range delete.
+    private var base: ReadTransaction?
     private let body: UnsafeRawBufferPointer
+    /// Whether this builder replays a tree, by raw name (the others' operations are skipped).
+    private let owns: (Bytes) -> Bool
     /// Trees in order of first appearance: raw name, name, overlay so far, and the entries written
     /// since the overlay's map was last brought up to date, in log order.
     private var names: [Bytes] = []
     private var strings: [String] = []
+    private var owned: [Bool] = []
     private var overlays: [TreeOverlay] = []
     private var unsorted: [[BodyEntry]] = []
     /// Per tree, a table of `1 << slotBits` slots, each the index in `unsorted` of the entry last
@@ -86,10 +130,20 @@ struct RecoveredLayerBuilder {
     /// 4,096 slots: a chat log's keys come back after a few hundred other writes at most.
     static let defaultSlotBits = 12
 
-    init(base: ReadTransaction, body: UnsafeRawBufferPointer, slotBits: Int = defaultSlotBits) {
-        self.base = base
+    init(
+        openBase: @escaping () throws -> ReadTransaction, body: UnsafeRawBufferPointer, slotBits: Int = defaultSlotBits,
+        owns: @escaping (Bytes) -> Bool = { _ in true }
+    ) {
+        self.openBase = openBase
         self.body = body
         self.slotBits = max(0, min(slotBits, 20))
+        self.owns = owns
+    }
+
+    /// Closes the snapshot of the trees below, if a range delete opened one.
+    mutating func closeBase() {
+        base?.close()
+        base = nil
     }
 
     /// The index of tree `name`, added when new (a record names few trees, and mostly the same one
@@ -100,7 +154,9 @@ struct RecoveredLayerBuilder {
             last = i
             return i
         }
-        names.append(Bytes(name))
+        let raw = Bytes(name)
+        names.append(raw)
+        owned.append(owns(raw))
         strings.append(String(decoding: name, as: UTF8.self))
         overlays.append(TreeOverlay())
         unsorted.append([])
@@ -129,7 +185,7 @@ struct RecoveredLayerBuilder {
         let found = latest[i][slot].index
         // Equal prefixes and lengths make keys of up to 24 bytes equal; longer ones are compared.
         if found >= 0, latest[i][slot].hash == hash, unsorted[i][found].prefix == prefix, unsorted[i][found].keyCount == key.count,
-           key.count <= BodyEntry.Prefix.width || compareBytes(self.key(unsorted[i][found]), key) == 0 {
+           key.count <= BodyEntry.Prefix.width || compareBytes(unsorted[i][found].key(in: body), key) == 0 {
             if tombstone && unsorted[i][found].bornByInsert {
                 // The entry's writes are consecutive writes of the key (a later one would have
                 // found it here), from an insert (absent before) to this delete (absent after):
@@ -175,6 +231,7 @@ struct RecoveredLayerBuilder {
 
     mutating func apply(_ operation: LogOperation.Fields) throws {
         let i = index(of: operation.tree)
+        guard owned[i] else { return }
         switch operation.kind {
         case .createTree:
             clearCollected(i)
@@ -193,6 +250,8 @@ struct RecoveredLayerBuilder {
         case .deleteRange:
             // Which keys it removed depends on everything before it: bring the tree up to date.
             settle(i)
+            if base == nil { base = try openBase() }
+            guard let base else { return }
             let view = LayeredView(layers: [MemLayer(trees: [strings[i]: overlays[i]])], base: base)
             guard try view.treeExists(strings[i]) else { return }
             let keys = try view.cursor(strings[i]).keys(from: Bytes(operation.key), to: Bytes(operation.value))
@@ -201,17 +260,24 @@ struct RecoveredLayerBuilder {
         }
     }
 
-    private func key(_ entry: BodyEntry) -> UnsafeRawBufferPointer { Self.key(entry, in: body) }
+    /// How many entries ahead of the one it copies the map's build asks for an entry's bytes.
+    static let prefetchDistance = 8
 
-    private static func key(_ entry: BodyEntry, in body: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(rebasing: body[entry.key..<(entry.key + entry.keyCount)])
+    /// Starts loading the cache lines of `entry`'s key and value.
+    private static func prefetch(_ entry: BodyEntry, in body: UnsafeRawBufferPointer) {
+        guard let origin = body.baseAddress else { return }
+        parley_prefetch(origin + entry.key)
+        if entry.value >= 0 {
+            parley_prefetch(origin + entry.value)
+            if entry.valueCount > 64 { parley_prefetch(origin + entry.value + entry.valueCount - 1) }
+        }
     }
 
     /// The entry as the memtable holds it: its key and value copied out of the body.
     private static func materialize(_ entry: BodyEntry, in body: UnsafeRawBufferPointer) -> (Bytes, MemValue) {
         let value: MemValue = entry.value < 0
             ? .tombstone : .put(Bytes(UnsafeRawBufferPointer(rebasing: body[entry.value..<(entry.value + entry.valueCount)])))
-        return (Bytes(key(entry, in: body)), value)
+        return (Bytes(entry.key(in: body)), value)
     }
 
     /// Moves tree `i`'s collected entries into its map.
@@ -226,20 +292,7 @@ struct RecoveredLayerBuilder {
     /// last write of each key wins.
     private static func settle(_ entries: inout [BodyEntry], into overlay: inout TreeOverlay, body: UnsafeRawBufferPointer) {
         guard !entries.isEmpty else { return }
-        // Sorted by key, then by log position, so the last of equal keys is the newest write. Keys
-        // are compared by their first 24 bytes as integers, and in full only when those agree
-        // and one is longer than that.
-        entries.withUnsafeMutableBufferPointer { entries in
-            entries.sort { a, b in
-                if a.prefix != b.prefix { return a.prefix < b.prefix }
-                if a.keyCount <= BodyEntry.Prefix.width && b.keyCount <= BodyEntry.Prefix.width {
-                    // Zero-padded alike: the shorter key is a prefix of the longer one.
-                    return a.keyCount != b.keyCount ? a.keyCount < b.keyCount : a.position < b.position
-                }
-                let c = compareBytes(key(a, in: body), key(b, in: body))
-                return c != 0 ? c < 0 : a.position < b.position
-            }
-        }
+        BodyEntry.sortByKey(&entries, body: body)
         // The newest write of each key: the last of each group of equal keys. A key whose first
         // write here was an insert (absent from everything below) and whose last is a delete is
         // absent below as it is after: it needs no tombstone, and gets no entry at all (an inbox or
@@ -249,13 +302,19 @@ struct RecoveredLayerBuilder {
         var groupStart = 0
         for n in entries.indices {
             if n + 1 < entries.count, entries[n].prefix == entries[n + 1].prefix, entries[n].keyCount == entries[n + 1].keyCount,
-               compareBytes(key(entries[n], in: body), key(entries[n + 1], in: body)) == 0 { continue }
+               compareBytes(entries[n].key(in: body), entries[n + 1].key(in: body)) == 0 { continue }
             let vanished = entries[groupStart].bornByInsert && entries[n].value < 0
             groupStart = n + 1
             if !vanished { newest.append(n) }
         }
         if overlay.entries.isEmptyMap {
-            overlay.entries = PersistentMap(sortedCount: newest.count) { materialize(entries[newest[$0]], in: body) }
+            overlay.entries = PersistentMap(sortedCount: newest.count) { rank in
+                // The map is built in key order, which jumps about the log (a 64 MiB log is far
+                // larger than the CPU's caches): the entry a few ranks on is asked for now, so that
+                // its bytes are on their way while this one is copied.
+                if rank + prefetchDistance < newest.count { prefetch(entries[newest[rank + prefetchDistance]], in: body) }
+                return materialize(entries[newest[rank]], in: body)
+            }
         } else {
             for n in newest {
                 let (key, value) = materialize(entries[n], in: body)
@@ -264,14 +323,15 @@ struct RecoveredLayerBuilder {
         }
     }
 
-    /// The layer: each tree's entries moved into its map, the trees shared out between two
-    /// threads (each map is built from its own entries and the body alone).
-    mutating func finish(lastSequence: UInt64) throws -> MemLayer {
+    /// The layer of the trees this builder owns: each tree's entries moved into its map, on
+    /// `threads` threads (1 or 2; each map is built from its own entries and the body alone).
+    mutating func finish(lastSequence: UInt64, threads: Int) throws -> MemLayer {
+        let mine = names.indices.filter { owned[$0] }
         // The largest lists first, each to the thread with fewer entries so far.
         var shares: [[Int]] = [[], []]
         var loads = [0, 0]
-        for i in names.indices.sorted(by: { unsorted[$0].count > unsorted[$1].count }) {
-            let thread = loads[0] <= loads[1] ? 0 : 1
+        for i in mine.sorted(by: { unsorted[$0].count > unsorted[$1].count }) {
+            let thread = threads > 1 && loads[1] < loads[0] ? 1 : 0
             shares[thread].append(i)
             loads[thread] += unsorted[i].count
         }
@@ -291,9 +351,8 @@ struct RecoveredLayerBuilder {
             // Each thread touches only its own trees' overlays.
             for i in split[thread] { Self.settle(&work.lists[i], into: &work.overlays[i], body: work.body) }
         }
-        let built = Array(results)
         var layer = MemLayer()
-        for i in names.indices { layer.trees[strings[i]] = built[i] }
+        for i in mine { layer.trees[strings[i]] = results[i] }
         layer.lastSequence = lastSequence
         return layer
     }
@@ -307,52 +366,20 @@ private struct SettleWork: @unchecked Sendable {
     let body: UnsafeRawBufferPointer
 }
 
+/// What `Engine.recoveredLayer` hands to its two workers: the body stays mapped and the spans,
+/// shares and closure are read only until both have finished; each writes its own result slot.
+private struct ReplayWork: @unchecked Sendable {
+    let body: UnsafeRawBufferPointer
+    let spans: ArraySlice<LogFormat.Span>
+    let openBase: @Sendable () throws -> ReadTransaction
+    let logPath: String
+    let slotBits: Int
+    let shares: RecoveryShares
+    let results: UnsafeMutableBufferPointer<Result<MemLayer, any Error>?>
+}
+
 /// A slot of `RecoveredLayerBuilder`'s table of recent keys.
 private struct Slot {
     var index: Int
     var hash: UInt64
-}
-
-/// An entry written to a tree, as offsets into the log body (no copy), with the first 24 bytes of
-/// its key as integers and its place in the log: integer comparisons order most keys without
-/// reading them.
-private struct BodyEntry {
-    var prefix: Prefix
-    var key: Int
-    var keyCount: Int
-    /// -1 for a tombstone.
-    var value: Int
-    var valueCount: Int
-    var position: Int
-    /// Whether the first write of the key collected (in this run: since the tree's last settle,
-    /// creation or drop) was an insert. A write replacing the entry in place leaves it as it is.
-    var bornByInsert: Bool
-
-    /// A key's first 24 bytes as three big-endian integers, zero-padded: keys equal in those bytes
-    /// (or one a zero-padded prefix of the other) are compared in full.
-    struct Prefix: Comparable {
-        var a: UInt64, b: UInt64, c: UInt64
-
-        static let width = 24
-
-        init(_ key: UnsafeRawBufferPointer) {
-            var words: (UInt64, UInt64, UInt64) = (0, 0, 0)
-            withUnsafeMutableBytes(of: &words) { raw in
-                raw.copyMemory(from: UnsafeRawBufferPointer(rebasing: key.prefix(Self.width)))
-            }
-            a = UInt64(bigEndian: words.0)
-            b = UInt64(bigEndian: words.1)
-            c = UInt64(bigEndian: words.2)
-        }
-
-        /// A hash of this prefix and a key length `count` (multiplicative: its top bits, which
-        /// pick a slot, mix every bit of the words).
-        func hash(count: Int) -> UInt64 {
-            let mixed = (a &* 0x9E37_79B9_7F4A_7C15) ^ (b &* 0xC2B2_AE3D_27D4_EB4F) ^ (c &* 0x1656_67B1_9E37_79F9)
-                ^ UInt64(truncatingIfNeeded: count)
-            return mixed &* 0x9E37_79B9_7F4A_7C15
-        }
-
-        static func < (l: Prefix, r: Prefix) -> Bool { (l.a, l.b, l.c) < (r.a, r.b, r.c) }
-    }
 }

@@ -68,9 +68,7 @@ public final class Engine: @unchecked Sendable {
                     try writeUnchained(body: body, spans: spans, into: storage, logPath: logPath(for: path))
                     return false
                 }
-                let base = try storage.beginRead()
-                defer { base.close() }
-                recovered = try recoveredLayer(body: body, spans: spans, base: base, logPath: logPath(for: path))
+                recovered = try recoveredLayer(body: body, spans: spans, openBase: { try storage.beginRead() }, logPath: logPath(for: path))
                 return true
             }
             // A kept log continues after its records, which the memtable now holds; otherwise the
