@@ -59,6 +59,7 @@ extension Engine {
                 return try builder.finish(lastSequence: lastSequence, threads: 1)
             }
         }
+        // Both slots are set once `concurrentPerform` returns; an empty one would be a bug here.
         guard var layer = try results[0]?.get(), let other = try results[1]?.get() else {
             throw EngineError.corruptFile(path: logPath, reason: "a recovery worker did not finish")
         }
@@ -250,8 +251,8 @@ struct RecoveredLayerBuilder {
         case .deleteRange:
             // Which keys it removed depends on everything before it: bring the tree up to date.
             settle(i)
-            if base == nil { base = try openBase() }
-            guard let base else { return }
+            let base = try self.base ?? openBase()
+            self.base = base
             let view = LayeredView(layers: [MemLayer(trees: [strings[i]: overlays[i]])], base: base)
             guard try view.treeExists(strings[i]) else { return }
             let keys = try view.cursor(strings[i]).keys(from: Bytes(operation.key), to: Bytes(operation.value))
