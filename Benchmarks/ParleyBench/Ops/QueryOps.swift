@@ -1,8 +1,13 @@
 // recent, range and inbox: a fixed list of queries drawn once (conversations with the workload's
 // skew, users uniformly), run on ParleyDB then on SQLite. Each query's latency goes into a
-// histogram; the rows returned are summed on both sides and must agree. How much of each
-// engine's files the page cache held when its queries began is noted: at the large scale the
-// files outgrow what the kernel keeps, and a page read from disk sets the tail.
+// histogram; the rows returned are summed on both sides and must agree.
+//
+// Each engine's files are read through once just before its queries: ParleyDB ingests first and
+// its files then sit idle through SQLite's whole ingest, and kernels that page out idle file
+// pages on their own (DAMON's reclaim on these machines, after about 30 s) would otherwise start
+// ParleyDB's queries from a half-empty page cache and SQLite's from a full one. How much of each
+// engine's files was resident before and after the read is noted. The cold path is the `open`
+// row's.
 
 import Parley
 
@@ -19,14 +24,14 @@ extension BenchRun {
         var parleyTotals = QueryTotals()
         var sqliteTotals = QueryTotals()
         var parleyTimes = LatencyRecorder()
-        var cached = CachedAtStart(parley: parleyCacheFraction())
+        var cached = CachedAtStart(parley: warmParleyFiles())
         for conversation in conversations {
             let messages = try parleyTimes.measure { try parley.recent(conversation) }
             parleyTotals.add(messages.count, messages.reduce(0) { $0 + $1.text.utf8.count })
         }
         let side = try sqliteSide()
         var sqliteTimes = LatencyRecorder()
-        cached.sqlite = sqliteCacheFraction()
+        cached.sqlite = warmSQLiteFiles()
         for conversation in conversations {
             let messages = try sqliteTimes.measure { try side.recent(conversation) }
             sqliteTotals.add(messages.count, messages.reduce(0) { $0 + $1.text.utf8.count })
@@ -50,14 +55,14 @@ extension BenchRun {
         var parleyTotals = QueryTotals()
         var sqliteTotals = QueryTotals()
         var parleyTimes = LatencyRecorder()
-        var cached = CachedAtStart(parley: parleyCacheFraction())
+        var cached = CachedAtStart(parley: warmParleyFiles())
         for query in queries {
             let messages = try parleyTimes.measure { try parley.range(query.conversation, from: query.from, to: query.from + window) }
             parleyTotals.add(messages.count, messages.reduce(0) { $0 + $1.text.utf8.count })
         }
         let side = try sqliteSide()
         var sqliteTimes = LatencyRecorder()
-        cached.sqlite = sqliteCacheFraction()
+        cached.sqlite = warmSQLiteFiles()
         for query in queries {
             let messages = try sqliteTimes.measure { try side.range(query.conversation, from: query.from, to: query.from + window) }
             sqliteTotals.add(messages.count, messages.reduce(0) { $0 + $1.text.utf8.count })
@@ -73,7 +78,7 @@ extension BenchRun {
         var parleyTotals = QueryTotals()
         var sqliteTotals = QueryTotals()
         var parleyTimes = LatencyRecorder()
-        var cached = CachedAtStart(parley: parleyCacheFraction())
+        var cached = CachedAtStart(parley: warmParleyFiles())
         for user in users {
             let handle = population.handle(of: user)
             let entries = try parleyTimes.measure { try parley.inbox(handle) }
@@ -81,7 +86,7 @@ extension BenchRun {
         }
         let side = try sqliteSide()
         var sqliteTimes = LatencyRecorder()
-        cached.sqlite = sqliteCacheFraction()
+        cached.sqlite = warmSQLiteFiles()
         for user in users {
             let entries = try sqliteTimes.measure { try side.inbox(user) }
             sqliteTotals.add(entries.count, entries.reduce(0) { $0 + ($1.lastText?.utf8.count ?? 0) + Int($1.unread) })
@@ -90,19 +95,33 @@ extension BenchRun {
                parleyTimes, sqliteTimes, parleyTotals, sqliteTotals, cached)
     }
 
-    /// Fractions of each engine's files in the page cache when its queries began.
+    /// Fractions of an engine's files in the page cache before and after they were read through.
+    struct Residency {
+        var found: Double?
+        var warmed: Double?
+    }
+
+    /// Each engine's residency as its operations began.
     struct CachedAtStart {
-        var parley: Double?
-        var sqlite: Double?
+        var parley: Residency
+        var sqlite = Residency()
 
         var note: String {
             func percent(_ fraction: Double?) -> String { fraction.map { String(format: "%.0f%%", $0 * 100) } ?? "unknown" }
-            return "in the page cache when the queries began: \(percent(parley)) of ParleyDB's files, \(percent(sqlite)) of SQLite's"
+            func describe(_ residency: Residency) -> String { "\(percent(residency.found)) → \(percent(residency.warmed))" }
+            return "files read through before each engine's operations, share in the page cache before → after: ParleyDB "
+                + describe(parley) + ", SQLite " + describe(sqlite)
         }
     }
 
-    private func parleyCacheFraction() -> Double? { PageCache.residentFraction(Files.files(in: parley.directory)) }
-    private func sqliteCacheFraction() -> Double? { PageCache.residentFraction(Files.files(in: directory + "/sqlite")) }
+    func warmParleyFiles() -> Residency { Self.warm(Files.files(in: parley.directory)) }
+    func warmSQLiteFiles() -> Residency { Self.warm(Files.files(in: directory + "/sqlite")) }
+
+    private static func warm(_ files: [String]) -> Residency {
+        let found = PageCache.residentFraction(files)
+        PageCache.warm(files)
+        return Residency(found: found, warmed: PageCache.residentFraction(files))
+    }
 
     private func record(
         _ operation: String, _ note: String, _ parleyTimes: LatencyRecorder, _ sqliteTimes: LatencyRecorder,

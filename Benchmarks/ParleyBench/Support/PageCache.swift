@@ -1,8 +1,9 @@
-// Cold starts: the database's files evicted from the page cache before a child opens them.
-// /proc/sys/vm/drop_caches when the kernel lets us (root, writable /proc), else
+// The page cache around timed phases. Cold starts: the database's files evicted before a child
+// opens them: /proc/sys/vm/drop_caches when the kernel lets us (root, writable /proc), else
 // posix_fadvise(DONTNEED) on each file after an fdatasync (clean pages are dropped at once).
-// mincore over a mapping tells how much of a file is still resident, so the output can say
-// whether the eviction worked.
+// Warm queries: each engine's files read through once before its queries, so that both start
+// from the same cache whatever the order of the phases left behind. mincore over a mapping tells
+// how much of a file is resident, so the output can say whether either worked.
 
 import Glibc
 
@@ -24,6 +25,25 @@ enum PageCache {
             close(descriptor)
         }
         return .fadvise
+    }
+
+    /// Reads `files` through the page cache once, start to end (the bytes are discarded).
+    static func warm(_ files: [String]) {
+        let chunk = 1 << 20
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: chunk, alignment: 4096)
+        defer { buffer.deallocate() }
+        for path in files {
+            let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else { continue }
+            defer { close(descriptor) }
+            var offset: off_t = 0
+            while true {
+                let n = pread(descriptor, buffer, chunk, offset)
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { break }
+                offset += off_t(n)
+            }
+        }
     }
 
     /// Fraction of the pages of `files` resident in the page cache (nil when none can be mapped).
