@@ -44,9 +44,10 @@ public final class Database: Sendable {
         /// negative values are refused.
         public var sealDeferralBytes = 8 << 20
         /// Memory for decoded message blocks kept for readers that come back to them (estimated
-        /// bytes of decoded messages; 0 turns the cache off). Reads of a busy conversation's newest
-        /// messages then skip decompressing and decoding its blocks.
-        public var decodedBlockCacheBytes = 32 << 20
+        /// heap bytes of decoded messages: their raw bytes plus about 176 bytes each; 0 turns the
+        /// cache off). Reads of a busy conversation's newest messages then skip decompressing and
+        /// decoding its blocks. Filled only by reads; the least recently read blocks go first.
+        public var decodedBlockCacheBytes = 64 << 20
         /// The wall clock the store reads for default timestamps, TTLs and lifecycle cutoffs.
         public var clock: @Sendable () -> Timestamp = { Timestamp.now() }
         /// The file system (tests pass a fault-injecting one).

@@ -67,45 +67,118 @@ final class DecodedBlockCacheTests: XCTestCase {
         try db.close()
     }
 
-    /// The two generations never hold more than the budget, and entries in use survive.
+    private func message(_ id: UInt64) -> Message {
+        Message(
+            id: MessageID(rawValue: id), conversation: ConversationID(uncheckedBytes: [UInt8](repeating: 1, count: 16)),
+            sender: "a", role: .user, contentType: "text/plain", text: "m\(id)", attachments: [], tokens: 1,
+            status: .complete, createdAt: Timestamp(microseconds: Int64(id)), metadata: nil)
+    }
+
+    /// The cache never holds more than the budget, and an entry read all along survives.
     func testBudgetIsKept() {
         let cache = DecodedBlockCache(capacity: 10_000)
-        let message = Message(
-            id: MessageID(rawValue: 1), conversation: ConversationID(uncheckedBytes: [UInt8](repeating: 1, count: 16)),
-            sender: "a", role: .user, contentType: "text/plain", text: "x", attachments: [], tokens: 1, status: .complete,
-            createdAt: Timestamp(microseconds: 1), metadata: nil)
         let hot: [UInt8] = [0xFF]
-        cache.remember(hot, [message], cost: 500)
+        cache.remember(hot, [message(1)], cost: 500)
         for i in 0..<1_000 {
-            cache.remember([UInt8(truncatingIfNeeded: i), UInt8(truncatingIfNeeded: i >> 8)], [message], cost: 700)
+            cache.remember([UInt8(truncatingIfNeeded: i), UInt8(truncatingIfNeeded: i >> 8)], [message(1)], cost: 700)
             XCTAssertLessThanOrEqual(cache.heldCost, 10_000)
             XCTAssertNotNil(cache.messages(hot), "a block read all along was evicted at \(i)")
         }
-        cache.remember([9, 9, 9], [message], cost: 6_000)
+        cache.remember([9, 9, 9], [message(1)], cost: 6_000)
         XCTAssertNil(cache.messages([9, 9, 9]), "a block over half the budget is not kept")
         XCTAssertEqual(DecodedBlockCache(capacity: -5).capacity, 0)
     }
 
-    /// Keys that share a slot never answer for each other, in either generation.
+    /// Eviction frees about what an insertion adds: the cache stays near its budget rather than
+    /// emptying half of it at once.
+    func testEvictionIsGradual() {
+        let cache = DecodedBlockCache(capacity: 100_000)
+        for i in 0..<2_000 {
+            let before = cache.count
+            cache.remember([UInt8(truncatingIfNeeded: i), UInt8(truncatingIfNeeded: i >> 8)], [message(UInt64(i))], cost: 1_000)
+            XCTAssertGreaterThanOrEqual(cache.count, before - 1, "one insertion evicted more than it needed at \(i)")
+            if i >= 100 { XCTAssertEqual(cache.heldCost, 100_000, "the cache is full once warm") }
+        }
+    }
+
+    /// Keys that share a slot never answer for each other; the newer replaces the older.
     func testKeysSharingASlotAreToldApart() {
         let cache = DecodedBlockCache(capacity: 10_000, slot: { _ in 7 })
-        func message(_ id: UInt64) -> Message {
-            Message(
-                id: MessageID(rawValue: id), conversation: ConversationID(uncheckedBytes: [UInt8](repeating: 1, count: 16)),
-                sender: "a", role: .user, contentType: "text/plain", text: "m\(id)", attachments: [], tokens: 1,
-                status: .complete, createdAt: Timestamp(microseconds: Int64(id)), metadata: nil)
-        }
         cache.remember([1], [message(1)], cost: 100)
         XCTAssertEqual(cache.messages([1])?.first?.id.rawValue, 1)
         XCTAssertNil(cache.messages([2]), "another key in the same slot")
-        // [2] fills the newer generation, so [1] moves to the older one: one key per generation.
         cache.remember([2], [message(2)], cost: 4_950)
-        XCTAssertNil(cache.messages([3]))
-        XCTAssertEqual(cache.messages([1])?.first?.id.rawValue, 1, "found in the older generation")
-        XCTAssertEqual(cache.messages([2])?.first?.id.rawValue, 2, "found in the older generation after the swap")
-        // In one generation the newer key replaces the older.
-        cache.remember([4], [message(4)], cost: 10)
-        XCTAssertNil(cache.messages([2]))
-        XCTAssertEqual(cache.messages([4])?.first?.id.rawValue, 4)
+        XCTAssertNil(cache.messages([1]), "replaced by the newer key in its slot")
+        XCTAssertEqual(cache.messages([2])?.first?.id.rawValue, 2)
+        XCTAssertEqual(cache.heldCost, 4_950, "the replaced entry's cost is given back")
+        XCTAssertEqual(cache.count, 1)
+    }
+
+    /// Random lookups and insertions against a plain model of a second-chance clock (an array in
+    /// queue order with marks): the same answers, the same contents, the budget kept, and every
+    /// answer the messages last remembered under that key. Keys collide in a few slots now and
+    /// then (the slot is the key's first byte).
+    func testAgainstAClockModel() {
+        struct ModelEntry {
+            var slot: UInt64
+            var key: [UInt8]
+            var id: UInt64
+            var cost: Int
+            var marked: Bool
+        }
+        for seed in 0..<40 {
+            var random = SplitMix64(seed: UInt64(seed))
+            let capacity = 2_000 + Int(random.next() % 20_000)
+            let cache = DecodedBlockCache(capacity: capacity, slot: { UInt64($0.first ?? 0) })
+            var model: [ModelEntry] = []
+            var held = 0
+            var hits = 0
+            var misses = 0
+            for step in 0..<3_000 {
+                let key: [UInt8] = [UInt8(random.next() % 32), UInt8(random.next() % 2)]
+                if random.next() % 2 == 0 {
+                    let found = cache.messages(key)
+                    if let index = model.firstIndex(where: { $0.slot == UInt64(key[0]) }), model[index].key == key {
+                        model[index].marked = true
+                        hits += 1
+                        XCTAssertEqual(found?.first?.id.rawValue, model[index].id, "seed \(seed) step \(step)")
+                    } else {
+                        misses += 1
+                        XCTAssertNil(found, "seed \(seed) step \(step): a key the model does not hold was served")
+                    }
+                } else {
+                    // Now and then one over half the budget, which is not kept.
+                    let largest = random.next() % 20 == 0 ? capacity : capacity / 10
+                    let cost = 1 + Int(random.next() % UInt64(largest))
+                    let id = UInt64(step)
+                    cache.remember(key, [message(id)], cost: cost)
+                    guard cost <= capacity / 2 else { continue }
+                    let entry = ModelEntry(slot: UInt64(key[0]), key: key, id: id, cost: cost, marked: false)
+                    if let index = model.firstIndex(where: { $0.slot == entry.slot }) {
+                        held -= model[index].cost
+                        model[index] = entry
+                    } else {
+                        model.append(entry)
+                    }
+                    held += cost
+                    while held > capacity, !model.isEmpty {
+                        var front = model.removeFirst()
+                        if front.marked {
+                            front.marked = false
+                            model.append(front)
+                        } else {
+                            held -= front.cost
+                        }
+                    }
+                }
+                XCTAssertLessThanOrEqual(cache.heldCost, capacity)
+                XCTAssertEqual(cache.heldCost, held, "seed \(seed) step \(step)")
+                XCTAssertEqual(cache.count, model.count, "seed \(seed) step \(step)")
+            }
+            let statistics = cache.statistics
+            XCTAssertEqual(statistics.hits, hits)
+            XCTAssertEqual(statistics.misses, misses)
+            XCTAssertGreaterThan(hits, 100, "seed \(seed): the rounds must exercise hits")
+        }
     }
 }

@@ -8,9 +8,12 @@
 // Only committed blocks reach a reader's view or a sealing pass, so an aborted transaction cannot
 // leave an entry behind either.
 //
-// Eviction keeps two generations: lookups promote from the older one, and when the newer one
-// holds half the budget the older one is dropped. Memory stays within the budget without
-// per-entry bookkeeping.
+// Eviction is a clock (second chance): entries queue in the order they came; a lookup marks its
+// entry; when the held cost passes the budget, the oldest entries go, except that a marked one
+// loses its mark and goes to the back of the queue instead. Each insertion frees about what it
+// adds, so no reader pays for emptying a large part of the cache at once (two generations, the
+// first design, dropped half the budget, tens of thousands of messages, inside one read), and
+// the cache holds close to its whole budget all the time rather than between half and all of it.
 //
 // Entries are filed under a 64-bit hash of their key and keep the whole key, which a lookup
 // compares: a table keyed by the bytes themselves made every process's first read build its type
@@ -23,7 +26,7 @@ import ParleyEngine
 final class DecodedBlockCache: Sendable {
     /// Budget in estimated bytes of decoded messages; 0 disables the cache.
     let capacity: Int
-    private let state = Locked(Generations())
+    private let state = Locked(Contents())
     /// The slot a key is filed under (tests give one that sends every key to the same slot).
     private let slot: @Sendable ([UInt8]) -> UInt64
 
@@ -31,12 +34,16 @@ final class DecodedBlockCache: Sendable {
         let key: [UInt8]
         let messages: [Message]
         let cost: Int
+        /// Looked up since the clock last passed it.
+        var marked: Bool
     }
 
-    private struct Generations {
-        var newer: [UInt64: Entry] = [:]
-        var older: [UInt64: Entry] = [:]
-        var newerCost = 0
+    private struct Contents {
+        var entries: [UInt64: Entry] = [:]
+        /// Every slot in `entries` exactly once, oldest first from `head` (the clock's queue).
+        var queue: [UInt64] = []
+        var head = 0
+        var heldCost = 0
         var hits = 0
         var misses = 0
     }
@@ -55,51 +62,78 @@ final class DecodedBlockCache: Sendable {
     /// The key of a block: its conversation and its header's bytes.
     static func key(conversation: ConversationID, header: [UInt8]) -> [UInt8] { conversation.bytes + header }
 
-    /// What a block's messages are charged: their raw bytes plus the strings' and array's overhead.
-    static func cost(rawLength: Int, count: Int) -> Int { rawLength + 96 * count }
+    /// Heap bytes a decoded message holds beyond its raw bytes: its place in the array (the
+    /// struct's stride, 128 bytes on 64-bit machines) and its text's string object (a 32-byte
+    /// header, the allocator's 8-byte header and rounding to 16). Texts of 15 bytes or fewer live
+    /// inside the struct, so this overestimates them.
+    static let messageOverhead = MemoryLayout<Message>.stride + 48
+
+    /// What a block's messages are charged: their raw bytes plus each message's overhead.
+    static func cost(rawLength: Int, count: Int) -> Int { rawLength + messageOverhead * count }
 
     func messages(_ key: [UInt8]) -> [Message]? {
         guard capacity > 0 else { return nil }
         let slot = slot(key)
         return state.withLock { state in
             // Served only for the whole key: another key may share the slot.
-            if let entry = state.newer[slot], entry.key == key {
-                state.hits += 1
-                return entry.messages
-            }
-            guard let entry = state.older[slot], entry.key == key else {
+            guard let entry = state.entries[slot], entry.key == key else {
                 state.misses += 1
                 return nil
             }
-            state.older[slot] = nil
             state.hits += 1
-            Self.insert(entry, slot, into: &state, capacity: capacity)
+            if !entry.marked { state.entries[slot]?.marked = true }
             return entry.messages
         }
     }
 
     func remember(_ key: [UInt8], _ messages: [Message], cost: Int) {
-        // A block larger than a generation would only push everything else out.
+        // A block larger than half the budget would only push most of the rest out.
         guard capacity > 0, cost <= capacity / 2 else { return }
         let slot = slot(key)
         state.withLock { state in
-            Self.insert(Entry(key: key, messages: messages, cost: cost), slot, into: &state, capacity: capacity)
+            // Unmarked until a lookup finds it: marked from the start, every entry would lose its
+            // mark in one sweep and the clock would fall back to first in, first out.
+            let entry = Entry(key: key, messages: messages, cost: cost, marked: false)
+            if let replaced = state.entries.updateValue(entry, forKey: slot) {
+                // Same slot (the same block decoded by two readers, or another key under the
+                // same hash): it keeps its place in the queue.
+                state.heldCost -= replaced.cost
+            } else {
+                state.queue.append(slot)
+            }
+            state.heldCost += cost
+            Self.evict(&state, capacity: capacity)
         }
     }
 
-    private static func insert(_ entry: Entry, _ slot: UInt64, into state: inout Generations, capacity: Int) {
-        if state.newerCost + entry.cost > capacity / 2 {
-            state.older = state.newer
-            state.newer = [:]
-            state.newerCost = 0
+    /// Takes entries from the front of the queue until the held cost fits the budget. Each pass
+    /// over a marked entry clears its mark, so within two turns of the queue an entry goes.
+    private static func evict(_ state: inout Contents, capacity: Int) {
+        while state.heldCost > capacity, state.head < state.queue.count {
+            let slot = state.queue[state.head]
+            state.head += 1
+            guard let entry = state.entries[slot] else { continue }
+            if entry.marked {
+                state.entries[slot]?.marked = false
+                state.queue.append(slot)
+            } else {
+                state.entries[slot] = nil
+                state.heldCost -= entry.cost
+            }
         }
-        if let replaced = state.newer.updateValue(entry, forKey: slot) { state.newerCost -= replaced.cost }
-        state.newerCost += entry.cost
+        // The consumed front is dropped once it is most of the array (amortized O(1) a step).
+        if state.head > 1_024, state.head * 2 > state.queue.count {
+            state.queue.removeFirst(state.head)
+            state.head = 0
+        }
     }
 
     /// Lookups answered from the cache and lookups that missed, since open.
     var statistics: (hits: Int, misses: Int) { state.withLock { ($0.hits, $0.misses) } }
 
     /// Estimated bytes held now.
-    var heldCost: Int { state.withLock { $0.newerCost + $0.older.values.reduce(0) { $0 + $1.cost } } }
+    var heldCost: Int { state.withLock { $0.heldCost } }
+
+    /// Blocks held now.
+    var count: Int { state.withLock { $0.entries.count } }
 }
