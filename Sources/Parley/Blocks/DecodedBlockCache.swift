@@ -90,7 +90,10 @@ final class DecodedBlockCache: Sendable {
         // A block larger than half the budget would only push most of the rest out.
         guard capacity > 0, cost <= capacity / 2 else { return }
         let slot = slot(key)
-        state.withLock { state in
+        // Freeing a block's messages is left until the lock is released, so that other readers'
+        // lookups do not wait for it.
+        let released = state.withLock { state -> [Entry] in
+            var released: [Entry] = []
             // Unmarked until a lookup finds it: marked from the start, every entry would lose its
             // mark in one sweep and the clock would fall back to first in, first out.
             let entry = Entry(key: key, messages: messages, cost: cost, marked: false)
@@ -98,17 +101,20 @@ final class DecodedBlockCache: Sendable {
                 // Same slot (the same block decoded by two readers, or another key under the
                 // same hash): it keeps its place in the queue.
                 state.heldCost -= replaced.cost
+                released.append(replaced)
             } else {
                 state.queue.append(slot)
             }
             state.heldCost += cost
-            Self.evict(&state, capacity: capacity)
+            Self.evict(&state, capacity: capacity, into: &released)
+            return released
         }
+        withExtendedLifetime(released) {}
     }
 
     /// Takes entries from the front of the queue until the held cost fits the budget. Each pass
     /// over a marked entry clears its mark, so within two turns of the queue an entry goes.
-    private static func evict(_ state: inout Contents, capacity: Int) {
+    private static func evict(_ state: inout Contents, capacity: Int, into released: inout [Entry]) {
         while state.heldCost > capacity, state.head < state.queue.count {
             let slot = state.queue[state.head]
             state.head += 1
@@ -119,6 +125,7 @@ final class DecodedBlockCache: Sendable {
             } else {
                 state.entries[slot] = nil
                 state.heldCost -= entry.cost
+                released.append(entry)
             }
         }
         // The consumed front is dropped once it is most of the array (amortized O(1) a step).
