@@ -29,6 +29,18 @@ int64_t parley_heap_in_use(void);
 /// Returns the allocator's free memory to the kernel where the C library can (malloc_trim).
 void parley_heap_trim(void);
 
+/// Tells ThreadSanitizer, when the process is built with it, that this thread let go of memtable
+/// nodes (a snapshot ended): whatever it did before happens before a later
+/// `parley_memtable_acquire`. A no-op in other builds. The hand-off it describes is real but
+/// invisible to ThreadSanitizer: a commit changes in place a node whose reference count says no
+/// snapshot holds it any more, and the Swift runtime's reference-count atomics, which order the
+/// two, are not instrumented.
+void parley_memtable_release(void);
+
+/// The other half of `parley_memtable_release`: called where the memtable finds a node unique
+/// and is about to change it in place.
+void parley_memtable_acquire(void);
+
 /// Asks the CPU to start loading the cache line at `address` (a hint: no fault, no effect on
 /// what a later read returns). Inline, so that a loop can issue it for an element it will read a
 /// few iterations later.

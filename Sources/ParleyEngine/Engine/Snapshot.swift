@@ -1,12 +1,20 @@
 // Read access through the memtable layers and the B+trees, for snapshots and write transactions.
 
+import CParleySupport
+
 /// A consistent read-only view of the database as of one commit.
 public final class Snapshot: @unchecked Sendable {
     let view: LayeredView
 
     init(view: LayeredView) { self.view = view }
 
-    deinit { view.base.close() }
+    deinit {
+        view.base.close()
+        // The layers go when this returns; once nothing else holds their nodes, a commit changes
+        // them in place. Their reference counts order that, unseen by ThreadSanitizer; this says
+        // so to it (a no-op in other builds). `PersistentMap` acquires before such changes.
+        parley_memtable_release()
+    }
 
     /// Ends the snapshot (also done when it is released).
     public func close() { view.base.close() }

@@ -5,6 +5,8 @@
 // one else holds (a transaction's own changes, the memtable between snapshots) allocates one node
 // per new key instead of a new path per change.
 
+import CParleySupport
+
 /// What the memtable holds for a key: a value, or a tombstone hiding older versions.
 enum MemValue: Equatable, Sendable {
     case put(Bytes)
@@ -108,6 +110,9 @@ struct PersistentMap: Sendable {
     private static func unique(_ node: inout MapNode) {
         if !isKnownUniquelyReferenced(&node) {
             node = MapNode(key: node.key, value: node.value, left: node.left, right: node.right)
+        } else {
+            // Ended snapshots may have read it (see `Snapshot.deinit`).
+            parley_memtable_acquire()
         }
     }
 
@@ -116,6 +121,9 @@ struct PersistentMap: Sendable {
     private static func insert(_ slot: consuming MapNode?, _ key: Bytes, _ value: MemValue, _ replaced: inout MemValue?) -> MapNode {
         if !isKnownUniquelyReferenced(&slot), let shared = slot {
             slot = MapNode(key: shared.key, value: shared.value, left: shared.left, right: shared.right)
+        } else if slot != nil {
+            // Changed in place below: ended snapshots may have read it (see `Snapshot.deinit`).
+            parley_memtable_acquire()
         }
         guard let node = slot else { return MapNode(key: key, value: value, left: nil, right: nil) }
         let c = compareBytes(key, node.key)
