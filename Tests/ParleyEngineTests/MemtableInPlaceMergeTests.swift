@@ -24,7 +24,7 @@ final class MemtableInPlaceMergeTests: XCTestCase {
         let engine = try openEngine()
         defer { try? engine.close() }
         try fillKeysOneToThree(engine)
-        // Keys 1, 2, 3 leave key 2 at the root; adding key 4 below key 3 rotates nothing there.
+        // Keys 1, 2, 3 sit in one leaf, the root; key 4 fits in it without a split.
         weak let root = engine.activeMapRoot("t")
         XCTAssertNotNil(root)
         try engine.write { transaction in

@@ -1,9 +1,15 @@
-// A sorted map of byte strings with cheap snapshots (an AVL tree). A copy of the map shares every
-// node with the original; setting a key changes in place the nodes only this map holds and copies
-// the ones another copy still shares (path copying), so a snapshot of the memtable is just a
-// reference to its root, and readers keep their version while the writer makes the next. A map no
-// one else holds (a transaction's own changes, the memtable between snapshots) allocates one node
-// per new key instead of a new path per change.
+// A sorted map of byte strings with cheap snapshots (a B+tree of wide nodes, in memory). A copy of
+// the map shares every node with the original; setting a key changes in place the nodes only this
+// map holds and copies the ones another copy still shares (path copying), so a snapshot of the
+// memtable is just a reference to its root, and readers keep their version while the writer makes
+// the next. A map no one else holds (a transaction's own changes, the memtable between snapshots)
+// changes one leaf per new key.
+//
+// Wide nodes rather than a binary tree: a commit sets about ten keys into maps of up to a few
+// hundred thousand entries, and each step of a descent is a cache miss; a node of 32 keys turns
+// the ~20 node visits of a balanced binary tree into 4, a new key into a slot in an array rather
+// than an allocation and a rebalancing, and a dropped layer into a few thousand frees, not one
+// per key. The map never removes a key (a deletion is a tombstone), so nodes only ever split.
 
 import CParleySupport
 
@@ -13,178 +19,268 @@ enum MemValue: Equatable, Sendable {
     case tombstone
 }
 
+/// A node of a `PersistentMap`: a leaf (keys and their values) or a branch (children and the
+/// separator keys between them).
 final class MapNode: @unchecked Sendable {
     // Mutated only through `PersistentMap`, and only while no other map or iterator holds the node
     // (isKnownUniquelyReferenced); shared nodes are never changed, which is what makes them Sendable.
-    let key: Bytes
-    fileprivate(set) var value: MemValue
-    fileprivate(set) var left: MapNode?
-    fileprivate(set) var right: MapNode?
-    fileprivate(set) var height: Int8
+    // Exclusivity is not checked at run time: a node is changed by one map, one access at a time.
 
-    init(key: Bytes, value: MemValue, left: MapNode?, right: MapNode?) {
-        self.key = key
-        self.value = value
-        self.left = left
-        self.right = right
-        self.height = max(left?.height ?? 0, right?.height ?? 0) + 1
+    /// A leaf's keys in increasing order; a branch's separators: `keys[i]` is the smallest key of
+    /// `children[i + 1]`'s subtree when it was split off, and every key of `children[i]` is below it.
+    @exclusivity(unchecked) fileprivate(set) var keys: [Bytes]
+    /// A leaf's values, one per key; empty in a branch.
+    @exclusivity(unchecked) fileprivate(set) var values: [MemValue]
+    /// A branch's children, one more than its separators; empty in a leaf. Nil only for the moment
+    /// an insertion has taken the child out to change it.
+    @exclusivity(unchecked) fileprivate(set) var children: [MapNode?]
+
+    var isLeaf: Bool { children.isEmpty }
+
+    fileprivate init(keys: [Bytes], values: [MemValue], children: [MapNode?]) {
+        self.keys = keys
+        self.values = values
+        self.children = children
     }
 
-    fileprivate func updateHeight() { height = max(left?.height ?? 0, right?.height ?? 0) + 1 }
+    /// A copy for a map that is about to change it, with room for the entry or child that may be
+    /// added before a split.
+    fileprivate init(copying node: MapNode) {
+        keys = node.keys
+        values = node.values
+        children = node.children
+        // Copies the arrays now, at the capacity the original had, so the estimate stays put.
+        keys.reserveCapacity(node.keys.capacity)
+        if node.isLeaf { values.reserveCapacity(node.values.capacity) } else { children.reserveCapacity(node.children.capacity) }
+    }
 }
 
 /// A sorted map from byte strings to `MemValue` whose copies are independent (value semantics).
 struct PersistentMap: Sendable {
+    /// Entries in a leaf, and children of a branch, before it splits in two.
+    static let leafCapacity = 32
+    static let branchCapacity = 32
+
     private(set) var root: MapNode?
     private(set) var count = 0
-    /// Heap bytes the entries hold, as the allocator counts them (for the memtable's budget).
+    /// Heap bytes the entries and nodes hold, as the allocator counts them (for the memtable's budget).
     private(set) var bytes = 0
 
     // What an entry really costs, calibrated against glibc's malloc on 64-bit Linux and checked by
     // `MemtableAccountingTests`: keys and values alone undercount small entries about twofold.
-    /// A `MapNode`: a 16-byte object header and 33 bytes of fields, in a 64-byte malloc chunk.
-    static let nodeCost = 64
     /// A byte array's storage: a 32-byte header and its capacity (which may exceed its count), plus
     /// malloc's chunk header and rounding to 16 bytes (16 on average). An empty array allocates nothing.
     static func storageCost(_ bytes: Bytes) -> Int { bytes.capacity == 0 ? 0 : 48 + bytes.capacity }
     static func storageCost(_ value: MemValue) -> Int {
         if case .put(let bytes) = value { return storageCost(bytes) } else { return 0 }
     }
+    /// A node: its object (a 16-byte header and three references, in a 48-byte chunk) and its
+    /// arrays' storage (8 bytes a slot, at their capacity). Its keys' and values' own storage is
+    /// counted per entry.
+    static func nodeCost(_ node: MapNode) -> Int {
+        48 + slotsCost(node.keys.capacity) + slotsCost(node.isLeaf ? node.values.capacity : node.children.capacity)
+    }
+    private static func slotsCost(_ capacity: Int) -> Int { capacity == 0 ? 0 : 48 + 8 * capacity }
 
     init() {}
 
     /// A map of `count` entries, the `i`th given by `entry(i)`, whose keys must be strictly
-    /// increasing with `i` (the caller sorts them), built balanced in one pass: recovery fills a
-    /// layer this way instead of one insertion per key.
+    /// increasing with `i` (the caller sorts them), built bottom up in one pass: recovery fills a
+    /// layer this way instead of one insertion per key. Leaves are filled to capacity.
     init(sortedCount count: Int, entry: (Int) -> (Bytes, MemValue)) {
+        guard count > 0 else { return }
         var bytes = 0
-        self.root = Self.build(0, count, entry, &bytes)
+        // Each level: the nodes and the smallest key under each.
+        var level: [(node: MapNode, first: Bytes)] = []
+        for range in Self.evenRanges(count, Self.leafCapacity) {
+            var keys: [Bytes] = []
+            var values: [MemValue] = []
+            keys.reserveCapacity(range.count)
+            values.reserveCapacity(range.count)
+            for i in range {
+                let (key, value) = entry(i)
+                keys.append(key)
+                values.append(value)
+                bytes += Self.storageCost(key) + Self.storageCost(value)
+            }
+            let leaf = MapNode(keys: keys, values: values, children: [])
+            bytes += Self.nodeCost(leaf)
+            level.append((leaf, keys[0]))
+        }
+        while level.count > 1 {
+            var above: [(node: MapNode, first: Bytes)] = []
+            for range in Self.evenRanges(level.count, Self.branchCapacity) {
+                let members = level[range]
+                let branch = MapNode(keys: members.dropFirst().map(\.first), values: [], children: members.map(\.node))
+                bytes += Self.nodeCost(branch)
+                above.append((branch, members[range.lowerBound].first))
+            }
+            level = above
+        }
+        self.root = level.first?.node
         self.count = count
         self.bytes = bytes
     }
 
-    /// The middle entry over the two halves: sizes of sibling subtrees differ by at most one, so
-    /// their heights do too (AVL balance holds without rotations).
-    private static func build(_ low: Int, _ high: Int, _ entry: (Int) -> (Bytes, MemValue), _ bytes: inout Int) -> MapNode? {
-        guard low < high else { return nil }
-        let middle = low + (high - low) / 2
-        let left = build(low, middle, entry, &bytes)
-        let (key, value) = entry(middle)
-        let right = build(middle + 1, high, entry, &bytes)
-        bytes += nodeCost + storageCost(key) + storageCost(value)
-        return MapNode(key: key, value: value, left: left, right: right)
+    /// `total` items cut into the fewest runs of at most `capacity`, their lengths differing by at
+    /// most one (so no node is left nearly empty at the end).
+    private static func evenRanges(_ total: Int, _ capacity: Int) -> [Range<Int>] {
+        let runs = (total + capacity - 1) / capacity
+        var ranges: [Range<Int>] = []
+        ranges.reserveCapacity(runs)
+        var start = 0
+        for run in 0..<runs {
+            let length = total / runs + (run < total % runs ? 1 : 0)
+            ranges.append(start..<(start + length))
+            start += length
+        }
+        return ranges
     }
 
     var isEmptyMap: Bool { root == nil }
 
     func get(_ key: Bytes) -> MemValue? {
-        var node = root
-        while let current = node {
-            let c = compareBytes(key, current.key)
-            if c == 0 { return current.value }
-            node = c < 0 ? current.left : current.right
+        guard var node = root else { return nil }
+        while !node.isLeaf {
+            guard let child = node.children[Self.childIndex(node.keys, key)] else { return nil }
+            node = child
         }
-        return nil
+        let (index, found) = Self.lowerBound(node.keys, key)
+        return found ? node.values[index] : nil
     }
 
     mutating func set(_ key: Bytes, _ value: MemValue) {
-        var replaced: MemValue?
-        let top = root
+        guard var top = root else {
+            let leaf = MapNode(keys: [key], values: [value], children: [])
+            root = leaf
+            count = 1
+            bytes += Self.nodeCost(leaf) + Self.storageCost(key) + Self.storageCost(value)
+            return
+        }
+        // Taken out of `root` so that an unshared root shows as uniquely referenced.
         root = nil
-        root = Self.insert(consume top, key, value, &replaced)
-        if let replaced {
-            bytes += Self.storageCost(value) - Self.storageCost(replaced)
+        var change = Change()
+        if let (separator, right) = Self.insert(&top, key, value, &change) {
+            let branch = MapNode(keys: [separator], values: [], children: [top, right])
+            change.bytes += Self.nodeCost(branch)
+            root = branch
         } else {
-            count += 1
-            bytes += Self.nodeCost + Self.storageCost(key) + Self.storageCost(value)
+            root = top
+        }
+        bytes += change.bytes
+        if change.added { count += 1 }
+    }
+
+    /// What one `set` did: whether it added a key, and how the estimate moved.
+    private struct Change {
+        var added = false
+        var bytes = 0
+    }
+
+    /// Index of the first key >= `key` in `keys` (sorted), and whether it equals `key`.
+    @inline(__always)
+    static func lowerBound(_ keys: [Bytes], _ key: Bytes) -> (index: Int, found: Bool) {
+        key.withUnsafeBytes { wanted in
+            keys.withUnsafeBufferPointer { keys in
+                var low = 0
+                var high = keys.count
+                while low < high {
+                    let middle = (low + high) >> 1
+                    let c = keys[middle].withUnsafeBytes { compareBytes($0, wanted) }
+                    if c < 0 {
+                        low = middle + 1
+                    } else if c > 0 {
+                        high = middle
+                    } else {
+                        return (middle, true)
+                    }
+                }
+                return (low, false)
+            }
         }
     }
 
-    private static func height(_ node: MapNode?) -> Int8 { node?.height ?? 0 }
-
-    // The recursion takes nodes out of their parent's field into locals and puts them back, so
-    // uniqueness is tested on a local (a class property passed inout costs a dynamic exclusivity
-    // check on every step, which was a seventh of an append).
-
-    /// A node only this map holds with `node`'s contents: `node` itself when it is not shared.
-    private static func unique(_ node: inout MapNode) {
-        if !isKnownUniquelyReferenced(&node) {
-            node = MapNode(key: node.key, value: node.value, left: node.left, right: node.right)
-        } else {
-            // Ended snapshots may have read it (see `Snapshot.deinit`).
-            parley_memtable_acquire()
-        }
+    /// The child of a branch whose subtree holds `key`: the number of separators <= `key`.
+    @inline(__always)
+    static func childIndex(_ separators: [Bytes], _ key: Bytes) -> Int {
+        let (index, found) = lowerBound(separators, key)
+        return found ? index + 1 : index
     }
 
-    /// Inserts into the subtree `slot`, which the caller hands over (its parent's field cleared), so
-    /// that an unshared node shows as uniquely referenced here.
-    private static func insert(_ slot: consuming MapNode?, _ key: Bytes, _ value: MemValue, _ replaced: inout MemValue?) -> MapNode {
-        if !isKnownUniquelyReferenced(&slot), let shared = slot {
-            slot = MapNode(key: shared.key, value: shared.value, left: shared.left, right: shared.right)
-        } else if slot != nil {
+    /// Makes `node` one only this map holds: itself when unshared, else a copy.
+    private static func makeUnique(_ node: inout MapNode, _ change: inout Change) {
+        if isKnownUniquelyReferenced(&node) {
             // Changed in place below: ended snapshots may have read it (see `Snapshot.deinit`).
             parley_memtable_acquire()
-        }
-        guard let node = slot else { return MapNode(key: key, value: value, left: nil, right: nil) }
-        let c = compareBytes(key, node.key)
-        if c == 0 {
-            replaced = node.value
-            node.value = value
-            return node
-        }
-        if c < 0 {
-            let child = node.left
-            node.left = nil
-            node.left = insert(consume child, key, value, &replaced)
         } else {
-            let child = node.right
-            node.right = nil
-            node.right = insert(consume child, key, value, &replaced)
+            let copy = MapNode(copying: node)
+            change.bytes += nodeCost(copy) - nodeCost(node)
+            node = copy
         }
-        return rebalance(node)
     }
 
-    /// Restores the AVL balance of `node` (only this map holds it); returns the subtree's root.
-    private static func rebalance(_ node: MapNode) -> MapNode {
-        let difference = Int(height(node.left)) - Int(height(node.right))
-        if difference > 1, var left = node.left {
-            node.left = nil
-            if height(left.left) < height(left.right) { left = rotateLeft(left) }
-            node.left = left
-            return rotateRight(node)
+    /// Sets `key` in the subtree `node`, which the caller has taken out of its parent (so that an
+    /// unshared node shows as uniquely referenced here). Returns the right half and its smallest
+    /// key when the node had to split.
+    private static func insert(_ node: inout MapNode, _ key: Bytes, _ value: MemValue, _ change: inout Change) -> (Bytes, MapNode)? {
+        makeUnique(&node, &change)
+        let before = nodeCost(node)
+        if node.isLeaf {
+            let (index, found) = lowerBound(node.keys, key)
+            if found {
+                change.bytes += storageCost(value) - storageCost(node.values[index])
+                node.values[index] = value
+                return nil
+            }
+            node.keys.insert(key, at: index)
+            node.values.insert(value, at: index)
+            change.added = true
+            change.bytes += storageCost(key) + storageCost(value)
+            let split = node.keys.count > leafCapacity ? splitLeaf(node) : nil
+            change.bytes += nodeCost(node) - before + (split.map { nodeCost($0.1) } ?? 0)
+            return split
         }
-        if difference < -1, var right = node.right {
-            node.right = nil
-            if height(right.right) < height(right.left) { right = rotateRight(right) }
-            node.right = right
-            return rotateLeft(node)
-        }
-        node.updateHeight()
-        return node
+        let index = childIndex(node.keys, key)
+        guard var child = node.children[index] else { preconditionFailure("a branch lost a child") }
+        node.children[index] = nil
+        let grown = insert(&child, key, value, &change)
+        node.children[index] = child
+        guard let (separator, right) = grown else { return nil }
+        node.keys.insert(separator, at: index)
+        node.children.insert(right, at: index + 1)
+        let split = node.children.count > branchCapacity ? splitBranch(node) : nil
+        change.bytes += nodeCost(node) - before + (split.map { nodeCost($0.1) } ?? 0)
+        return split
     }
 
-    /// `node` must be one only this map holds.
-    private static func rotateRight(_ node: MapNode) -> MapNode {
-        guard var pivot = node.left else { return node }
-        node.left = nil
-        unique(&pivot)
-        node.left = pivot.right
-        node.updateHeight()
-        pivot.right = node
-        pivot.updateHeight()
-        return pivot
+    /// Moves the upper half of a full leaf to a new one (room for a full leaf, since it will fill).
+    private static func splitLeaf(_ node: MapNode) -> (Bytes, MapNode) {
+        let middle = node.keys.count / 2
+        var keys: [Bytes] = []
+        var values: [MemValue] = []
+        keys.reserveCapacity(leafCapacity + 1)
+        values.reserveCapacity(leafCapacity + 1)
+        keys.append(contentsOf: node.keys[middle...])
+        values.append(contentsOf: node.values[middle...])
+        node.keys.removeSubrange(middle...)
+        node.values.removeSubrange(middle...)
+        return (keys[0], MapNode(keys: keys, values: values, children: []))
     }
 
-    /// `node` must be one only this map holds.
-    private static func rotateLeft(_ node: MapNode) -> MapNode {
-        guard var pivot = node.right else { return node }
-        node.right = nil
-        unique(&pivot)
-        node.right = pivot.left
-        node.updateHeight()
-        pivot.left = node
-        pivot.updateHeight()
-        return pivot
+    /// Moves the upper half of a full branch's children to a new one; the separator between the
+    /// halves goes up to the parent.
+    private static func splitBranch(_ node: MapNode) -> (Bytes, MapNode) {
+        let middle = node.children.count / 2
+        let separator = node.keys[middle - 1]
+        var keys: [Bytes] = []
+        var children: [MapNode?] = []
+        keys.reserveCapacity(branchCapacity)
+        children.reserveCapacity(branchCapacity + 1)
+        keys.append(contentsOf: node.keys[middle...])
+        children.append(contentsOf: node.children[middle...])
+        node.keys.removeSubrange((middle - 1)...)
+        node.children.removeSubrange(middle...)
+        return (separator, MapNode(keys: keys, values: [], children: children))
     }
 
     /// Entries in key order, from the first at or after `start` (all when nil).
@@ -197,90 +293,5 @@ struct PersistentMap: Sendable {
             iterator.next()
         }
         return out
-    }
-}
-
-/// A position in a `PersistentMap`, moving in either direction (a stack of ancestors).
-struct MapIterator {
-    private let root: MapNode?
-    private var stack: [MapNode] = []
-
-    init(_ map: PersistentMap) { root = map.root }
-
-    var current: (Bytes, MemValue)? {
-        guard let top = stack.last else { return nil }
-        return (top.key, top.value)
-    }
-
-    /// Positions at the first key >= `key` (the first key when nil).
-    mutating func seek(atOrAfter key: Bytes?) {
-        stack.removeAll(keepingCapacity: true)
-        var path: [MapNode] = []
-        var node = root
-        var best = -1
-        while let current = node {
-            path.append(current)
-            if let key, compareBytes(key, current.key) > 0 {
-                node = current.right
-            } else {
-                best = path.count - 1
-                if let key, compareBytes(key, current.key) == 0 { break }
-                node = current.left
-            }
-        }
-        if best >= 0 { stack = Array(path[0...best]) }
-        prune(forward: true)
-    }
-
-    /// Positions at the last key <= `key` (the last key when nil).
-    mutating func seek(atOrBefore key: Bytes?) {
-        stack.removeAll(keepingCapacity: true)
-        var path: [MapNode] = []
-        var node = root
-        var best = -1
-        while let current = node {
-            path.append(current)
-            if let key, compareBytes(key, current.key) < 0 {
-                node = current.left
-            } else {
-                best = path.count - 1
-                if let key, compareBytes(key, current.key) == 0 { break }
-                node = current.right
-            }
-        }
-        if best >= 0 { stack = Array(path[0...best]) }
-        prune(forward: false)
-    }
-
-    /// Keeps on the stack only the ancestors still ahead in the walk's direction, so that `next`
-    /// and `previous` can climb to them.
-    private mutating func prune(forward: Bool) {
-        guard let target = stack.last else { return }
-        var kept: [MapNode] = []
-        for (i, node) in stack.enumerated() where i < stack.count - 1 {
-            let child = stack[i + 1]
-            // An ancestor is ahead when the walk went down its left side (forward) or right (backward).
-            if forward ? (node.left === child) : (node.right === child) { kept.append(node) }
-        }
-        kept.append(target)
-        stack = kept
-    }
-
-    mutating func next() {
-        guard let top = stack.popLast() else { return }
-        var node = top.right
-        while let current = node {
-            stack.append(current)
-            node = current.left
-        }
-    }
-
-    mutating func previous() {
-        guard let top = stack.popLast() else { return }
-        var node = top.left
-        while let current = node {
-            stack.append(current)
-            node = current.right
-        }
     }
 }
