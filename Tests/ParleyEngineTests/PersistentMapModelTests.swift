@@ -17,6 +17,11 @@ enum PersistentMapShape {
                 if let leafDepth, leafDepth != depth { return "leaves at depths \(leafDepth) and \(depth)" }
                 leafDepth = depth
                 guard !node.keys.isEmpty, node.keys.count <= PersistentMap.leafCapacity else { return "a leaf of \(node.keys.count) keys" }
+                // Room for the entry that splits it and what malloc adds (a free chunk a little
+                // larger than asked for is handed out whole), not the 64 slots of free doubling.
+                guard node.keys.capacity <= PersistentMap.leafCapacity + 8, node.values.capacity <= PersistentMap.leafCapacity + 8 else {
+                    return "a leaf with room for \(node.keys.capacity) keys and \(node.values.capacity) values"
+                }
                 guard node.values.count == node.keys.count else { return "a leaf with \(node.keys.count) keys and \(node.values.count) values" }
                 for (key, value) in zip(node.keys, node.values) {
                     if let previous, compareBytes(previous, key) >= 0 { return "keys out of order" }
@@ -30,6 +35,7 @@ enum PersistentMapShape {
             }
             guard node.children.count >= 2, node.children.count <= PersistentMap.branchCapacity else { return "a branch of \(node.children.count) children" }
             guard node.keys.count == node.children.count - 1, node.values.isEmpty else { return "a branch's separators do not fit its children" }
+            guard node.children.capacity <= PersistentMap.branchCapacity + 8 else { return "a branch with room for \(node.children.capacity) children" }
             for (i, child) in node.children.enumerated() {
                 guard let child else { return "a branch holds no child at \(i)" }
                 let childLow = i == 0 ? low : node.keys[i - 1]
@@ -166,5 +172,113 @@ final class PersistentMapModelTests: XCTestCase {
             iterator.previous()
         }
         XCTAssertEqual(seen, 20_000)
+    }
+
+    /// How many levels the map has (0 when empty).
+    private func depth(_ map: PersistentMap) -> Int {
+        var levels = 0
+        var node = map.root
+        while let current = node {
+            levels += 1
+            node = current.children.first ?? nil
+        }
+        return levels
+    }
+
+    private func scrambledKey(_ n: Int) -> Bytes {
+        // A permutation of 0..<12,000 (7,919 is prime to 12,000), so splits happen all over the map.
+        let k = n * 7_919 % 12_000
+        return [UInt8(k >> 8), UInt8(truncatingIfNeeded: k)]
+    }
+
+    /// A copy taken before each set keeps its shape, byte estimate, count and contents through the
+    /// set, checked at every split of the root (two and three levels) and every 97th set.
+    func testCopiesKeepTheirVersionThroughSplitsAtEveryLevel() {
+        var map = PersistentMap()
+        var splitsOfTheRoot = 0
+        for n in 0..<12_000 {
+            let key = scrambledKey(n)
+            let copy = map
+            let levels = depth(map)
+            map.set(key, .put(key))
+            let rootSplit = depth(map) != levels
+            if rootSplit { splitsOfTheRoot += 1 }
+            if rootSplit || n % 97 == 0 {
+                XCTAssertNil(PersistentMapShape.violation(copy), "copy before set \(n)")
+                XCTAssertEqual(copy.count, n)
+                XCTAssertNil(copy.get(key), "the copy sees set \(n)")
+                if n > 0 { XCTAssertEqual(copy.get(scrambledKey(n - 1)), .put(scrambledKey(n - 1))) }
+                XCTAssertNil(PersistentMapShape.violation(map), "map after set \(n)")
+            }
+        }
+        XCTAssertEqual(depth(map), 3)
+        XCTAssertEqual(splitsOfTheRoot, 3, "a leaf root, then two and three levels")
+    }
+
+    /// Weak references to every node on a key's path, three levels deep.
+    private final class WeakNode {
+        weak var node: MapNode?
+        init(_ node: MapNode) { self.node = node }
+    }
+
+    private func path(to key: Bytes, in map: PersistentMap) -> [WeakNode] {
+        var nodes: [WeakNode] = []
+        var node = map.root
+        while let current = node {
+            nodes.append(WeakNode(current))
+            node = current.isLeaf ? nil : current.children[PersistentMap.childIndex(current.keys, key)]
+        }
+        return nodes
+    }
+
+    /// With no copy alive, a set changes the nodes on its path in place, at every level: a
+    /// replaced value, and a new key in a leaf with room for it.
+    func testAnUnsharedMapChangesItsPathInPlace() {
+        var map = PersistentMap()
+        for n in stride(from: 0, to: 12_000, by: 2) { map.set(scrambledKey(n), .put([1])) }
+        XCTAssertEqual(depth(map), 3)
+        // A new key whose leaf has room for it (a split would move it to a new leaf).
+        let roomy = stride(from: 501, to: 12_000, by: 2).map(scrambledKey).first { key in
+            (path(to: key, in: map).last?.node?.keys.count ?? .max) < PersistentMap.leafCapacity
+        }
+        guard let roomy else { return XCTFail("no leaf with room") }
+        for key in [scrambledKey(500), roomy] {
+            let before = path(to: key, in: map)
+            map.set(key, .put([2]))
+            let after = path(to: key, in: map)
+            XCTAssertEqual(before.count, 3)
+            for (old, new) in zip(before, after) {
+                XCTAssertNotNil(old.node, "a node on the path was replaced by a copy")
+                XCTAssertTrue(old.node === new.node)
+            }
+        }
+        XCTAssertNil(PersistentMapShape.violation(map))
+    }
+
+    /// An iterator positioned before thousands of new keys split every level walks its own version,
+    /// forwards to the end and back.
+    func testAnIteratorHeldThroughSplitsWalksItsVersion() {
+        var map = PersistentMap()
+        for n in stride(from: 0, to: 12_000, by: 3) { map.set(scrambledKey(n), .put([0])) }
+        let kept = map.entries()
+        var iterator = MapIterator(map)
+        iterator.seek(atOrAfter: kept[100].0)
+        for n in 0..<12_000 where n % 3 != 0 { map.set(scrambledKey(n), .put([1])) }
+        for n in stride(from: 0, to: 12_000, by: 3) { map.set(scrambledKey(n), .tombstone) }
+        var forward: [Bytes] = []
+        while let (key, value) = iterator.current {
+            XCTAssertEqual(value, .put([0]))
+            forward.append(key)
+            iterator.next()
+        }
+        XCTAssertEqual(forward, kept[100...].map(\.0))
+        iterator.seek(atOrBefore: nil)
+        var backward = 0
+        while iterator.current != nil {
+            backward += 1
+            iterator.previous()
+        }
+        XCTAssertEqual(backward, kept.count)
+        XCTAssertEqual(map.count, 12_000)
     }
 }

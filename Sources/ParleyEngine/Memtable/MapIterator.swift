@@ -22,8 +22,7 @@ struct MapIterator {
     mutating func seek(atOrAfter key: Bytes?) {
         guard descend(toward: key, leftmost: true), let leaf else { return }
         if let key {
-            let (found, _) = PersistentMap.lowerBound(leaf.keys, key)
-            index = found
+            index = PersistentMap.lowerBound(leaf.keys, key).index
             if index == leaf.keys.count { stepToNeighbour(forward: true) }
         } else {
             index = 0
@@ -34,8 +33,8 @@ struct MapIterator {
     mutating func seek(atOrBefore key: Bytes?) {
         guard descend(toward: key, leftmost: false), let leaf else { return }
         if let key {
-            let (found, equal) = PersistentMap.lowerBound(leaf.keys, key)
-            index = equal ? found : found - 1
+            let (first, equal) = PersistentMap.lowerBound(leaf.keys, key)
+            index = equal ? first : first - 1
             if index < 0 { stepToNeighbour(forward: false) }
         } else {
             index = leaf.keys.count - 1

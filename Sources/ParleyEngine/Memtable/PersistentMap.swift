@@ -232,6 +232,8 @@ struct PersistentMap: Sendable {
                 node.values[index] = value
                 return nil
             }
+            makeRoom(&node.keys, upTo: leafCapacity + 1)
+            makeRoom(&node.values, upTo: leafCapacity + 1)
             node.keys.insert(key, at: index)
             node.values.insert(value, at: index)
             change.added = true
@@ -246,11 +248,21 @@ struct PersistentMap: Sendable {
         let grown = insert(&child, key, value, &change)
         node.children[index] = child
         guard let (separator, right) = grown else { return nil }
+        makeRoom(&node.keys, upTo: branchCapacity)
+        makeRoom(&node.children, upTo: branchCapacity + 1)
         node.keys.insert(separator, at: index)
         node.children.insert(right, at: index + 1)
         let split = node.children.count > branchCapacity ? splitBranch(node) : nil
         change.bytes += nodeCost(node) - before + (split.map { nodeCost($0.1) } ?? 0)
         return split
+    }
+
+    /// Room for one more element in a node's array, grown by doubling but never past `limit`
+    /// (the most it holds, for a moment, before the node splits): an array left to grow itself
+    /// would double to 64 slots for the 33rd entry and keep them through the split.
+    @inline(__always)
+    private static func makeRoom<Element>(_ array: inout [Element], upTo limit: Int) {
+        if array.count == array.capacity { array.reserveCapacity(min(max(4, array.count * 2), limit)) }
     }
 
     /// Moves the upper half of a full leaf to a new one (room for a full leaf, since it will fill).
