@@ -46,7 +46,8 @@ public final class Database: Sendable {
         /// Memory for decoded message blocks kept for readers that come back to them (estimated
         /// heap bytes of decoded messages: their raw bytes plus about 176 bytes each; 0 turns the
         /// cache off). Reads of a busy conversation's newest messages then skip decompressing and
-        /// decoding its blocks. Filled only by reads; the least recently read blocks go first.
+        /// decoding its blocks. Filled only by reads; when it is full, blocks not read since the
+        /// cache's clock last passed them go first (an approximation of least recently read).
         public var decodedBlockCacheBytes = 64 << 20
         /// The wall clock the store reads for default timestamps, TTLs and lifecycle cutoffs.
         public var clock: @Sendable () -> Timestamp = { Timestamp.now() }
