@@ -224,7 +224,6 @@ struct PersistentMap: Sendable {
     /// key when the node had to split.
     private static func insert(_ node: inout MapNode, _ key: Bytes, _ value: MemValue, _ change: inout Change) -> (Bytes, MapNode)? {
         makeUnique(&node, &change)
-        let before = nodeCost(node)
         if node.isLeaf {
             let (index, found) = lowerBound(node.keys, key)
             if found {
@@ -232,6 +231,7 @@ struct PersistentMap: Sendable {
                 node.values[index] = value
                 return nil
             }
+            let before = nodeCost(node)
             makeRoom(&node.keys, upTo: leafCapacity + 1)
             makeRoom(&node.values, upTo: leafCapacity + 1)
             node.keys.insert(key, at: index)
@@ -248,6 +248,8 @@ struct PersistentMap: Sendable {
         let grown = insert(&child, key, value, &change)
         node.children[index] = child
         guard let (separator, right) = grown else { return nil }
+        // Measured only when the node grows: the descent itself changes no array's capacity.
+        let before = nodeCost(node)
         makeRoom(&node.keys, upTo: branchCapacity)
         makeRoom(&node.children, upTo: branchCapacity + 1)
         node.keys.insert(separator, at: index)
