@@ -3,8 +3,9 @@
 //
 // Without a policy, committers that arrive while a sync runs form the next group, and those the sync
 // releases come back while the next one runs: with four threads they fall into two alternating
-// groups, about two commits per fdatasync. Here the thread about to sync first gives the committers
-// just released a short window to append again, so the whole crowd shares one sync.
+// groups, about two commits per fdatasync. Here a sync waits a short window for the committers just
+// released to append again, so the whole crowd shares one sync; the committer that completes the
+// crowd starts it at once, without waking anyone.
 //
 // Invariants:
 // - The window is asked for only while fewer committers wait than were committing at the end of the
@@ -41,15 +42,11 @@ struct GroupCommit {
         waiting.reduce(0) { $0 + ($1 > synced ? 1 : 0) }
     }
 
-    /// How long the next sync may wait for more committers, or nil to start at once.
+    /// How long the next sync may wait for more committers, or nil to start at once (the crowd is
+    /// back, or no sync has been timed yet).
     func window(synced: UInt64) -> Double? {
         guard syncSeconds > 0, waitingBeyond(synced) < expected else { return nil }
         return min(syncSeconds * Self.windowFraction, Self.maximumWindow)
-    }
-
-    /// True while the syncer should keep waiting for committers (within its window).
-    func shouldGather(synced: UInt64) -> Bool {
-        waitingBeyond(synced) < expected
     }
 
     /// Records a finished sync: its duration, and the committers inside `makeDurable` at its end

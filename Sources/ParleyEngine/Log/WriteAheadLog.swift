@@ -34,9 +34,9 @@ final class WriteAheadLog: @unchecked Sendable {
     private let warmChunk: UInt64
 
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    /// Broadcast when a sync ends (or a reset releases records); its timed waits use the
+    /// monotonic clock.
     private let synced = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    /// Signalled when a committer enters `makeDurable` while a syncer gathers (monotonic clock).
-    private let arrived = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
 
     // Guarded by `mutex`.
     /// The log file; nil until the first record needs it.
@@ -54,7 +54,8 @@ final class WriteAheadLog: @unchecked Sendable {
     private var lastWritten: UInt64
     private var syncedThrough: UInt64
     private var syncing = false
-    private var gathering = false
+    /// When the open gathering window closes (monotonic seconds), or nil when none is open.
+    private var gatherWindowCloses: Double?
     private var groupCommit = GroupCommit()
     /// fdatasyncs of records so far (for the figures of group commit).
     private(set) var syncCount: UInt64 = 0
@@ -84,22 +85,18 @@ final class WriteAheadLog: @unchecked Sendable {
         self.warmChunk = max(4096, min(1 << 20, growthStep))
         mutex.initialize(to: pthread_mutex_t())
         synced.initialize(to: pthread_cond_t())
-        arrived.initialize(to: pthread_cond_t())
         pthread_mutex_init(mutex, nil)
-        pthread_cond_init(synced, nil)
         var attributes = pthread_condattr_t()
         pthread_condattr_init(&attributes)
         pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
-        pthread_cond_init(arrived, &attributes)
+        pthread_cond_init(synced, &attributes)
         pthread_condattr_destroy(&attributes)
     }
 
     deinit {
         file?.close()
-        pthread_cond_destroy(arrived)
         pthread_cond_destroy(synced)
         pthread_mutex_destroy(mutex)
-        arrived.deallocate()
         synced.deallocate()
         mutex.deallocate()
     }
@@ -225,6 +222,7 @@ final class WriteAheadLog: @unchecked Sendable {
         lastAppended = base
         lastWritten = base
         syncedThrough = max(syncedThrough, base)
+        gatherWindowCloses = nil
         pthread_cond_broadcast(synced)
     }
 
@@ -371,37 +369,47 @@ final class WriteAheadLog: @unchecked Sendable {
     }
 
     /// Returns once every record through `sequence` is durable; one fdatasync serves every caller
-    /// waiting at the time it starts. The thread that starts a sync may first wait a short,
-    /// bounded window for the committers the last sync released (`GroupCommit`). A caller that is
-    /// not a committing thread (a flush) is not counted among them.
+    /// waiting at the time it starts. While fewer committers wait than the last sync released, a
+    /// short, bounded window (`GroupCommit`) holds the sync back for them: the committer that
+    /// completes the crowd starts the sync itself, and if the window closes first, one of those
+    /// waiting starts it. A caller that is not a committing thread (a flush) is not counted among
+    /// them.
     func makeDurable(through sequence: UInt64, committer: Bool = true) throws {
+        var wakeWaiters = false
         lock()
-        defer { unlock() }
-        if committer {
-            groupCommit.arrive(waitingFor: sequence)
-            if gathering { pthread_cond_signal(arrived) }
+        defer {
+            unlock()
+            // After the unlock, so that the woken do not block at once on the mutex.
+            if wakeWaiters { pthread_cond_broadcast(synced) }
         }
+        if committer { groupCommit.arrive(waitingFor: sequence) }
         defer { if committer { groupCommit.leave(waitingFor: sequence) } }
         while syncedThrough < sequence {
+            if wakeWaiters {
+                pthread_cond_broadcast(synced)
+                wakeWaiters = false
+            }
             if let failure { throw failure }
             if syncing {
                 pthread_cond_wait(synced, mutex)
                 continue
             }
+            if let window = groupCommit.window(synced: syncedThrough) {
+                // The first to find the crowd short opens the window; everyone waiting in it wakes
+                // at its end (or at the sync's end), so none is left waiting for a sync nobody
+                // will start.
+                let now = monotonicSeconds()
+                let closes = gatherWindowCloses ?? (now + window)
+                gatherWindowCloses = closes
+                if now < closes {
+                    var deadline = timespec(seconds: closes)
+                    _ = pthread_cond_timedwait(synced, mutex, &deadline)
+                    continue
+                }
+            }
             // From here this thread is the syncer: others that arrive wait for its sync.
             syncing = true
-            gatherLocked()
-            if let failure {
-                syncing = false
-                pthread_cond_broadcast(synced)
-                throw failure
-            }
-            if syncedThrough >= sequence {
-                // A reset released this record while the syncer gathered.
-                syncing = false
-                pthread_cond_broadcast(synced)
-                break
-            }
+            gatherWindowCloses = nil
             if lastWritten < sequence {
                 // Async records not yet written: write them first.
                 do { try writePendingLocked(through: lastAppended) } catch {
@@ -431,23 +439,7 @@ final class WriteAheadLog: @unchecked Sendable {
             syncedThrough = max(syncedThrough, target)
             syncCount += 1
             groupCommit.finishedSync(seconds: seconds)
-            pthread_cond_broadcast(synced)
-        }
-    }
-
-    /// With the lock held and `syncing` set: waits, within the window `GroupCommit` allows, until
-    /// as many committers wait as were committing when the last sync ended.
-    private func gatherLocked() {
-        guard let window = groupCommit.window(synced: syncedThrough) else { return }
-        var deadline = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &deadline)
-        let nanoseconds = Int(deadline.tv_nsec) + Int(window * 1e9)
-        deadline.tv_sec += nanoseconds / 1_000_000_000
-        deadline.tv_nsec = nanoseconds % 1_000_000_000
-        gathering = true
-        defer { gathering = false }
-        while failure == nil, groupCommit.shouldGather(synced: syncedThrough) {
-            if pthread_cond_timedwait(arrived, mutex, &deadline) == ETIMEDOUT { break }
+            wakeWaiters = true
         }
     }
 
