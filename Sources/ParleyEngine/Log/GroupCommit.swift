@@ -14,8 +14,10 @@
 //   no commit waits without bound; it only delays a sync, never acknowledges anything.
 
 struct GroupCommit {
-    /// The share of a recent fdatasync's duration the next sync may wait for committers.
-    static let windowFraction = 0.5
+    /// The share of a recent fdatasync's duration the next sync may wait for committers. With
+    /// four durable threads on a file of a million messages, half a sync let 3.1 commits share
+    /// each fdatasync, three quarters 3.5 and a whole one 3.8, at the same commit rate.
+    static let windowFraction = 0.75
     /// The longest wait, in seconds, whatever the disk's speed.
     static let maximumWindow = 0.004
     /// Weight of the newest sync in the running estimate of a sync's duration.
