@@ -49,9 +49,17 @@ final class MapNode: @unchecked Sendable {
         keys = node.keys
         values = node.values
         children = node.children
-        // Copies the arrays now, at the capacity the original had, so the estimate stays put.
-        keys.reserveCapacity(node.keys.capacity)
-        if node.isLeaf { values.reserveCapacity(node.values.capacity) } else { children.reserveCapacity(node.children.capacity) }
+        // Copies the arrays now, at the capacity the original had but never more than a node of
+        // its kind needs: malloc may hand an array a little more room than it asked for, and a
+        // copy of a copy asking for all of it could creep (the snapshot test once found a leaf with
+        // room for 41 values, in a full run of the suite).
+        if node.isLeaf {
+            keys.reserveCapacity(min(node.keys.capacity, PersistentMap.leafCapacity + 1))
+            values.reserveCapacity(min(node.values.capacity, PersistentMap.leafCapacity + 1))
+        } else {
+            keys.reserveCapacity(min(node.keys.capacity, PersistentMap.branchCapacity))
+            children.reserveCapacity(min(node.children.capacity, PersistentMap.branchCapacity + 1))
+        }
     }
 }
 
