@@ -94,6 +94,17 @@ final class GroupCommitTests: XCTestCase {
         XCTAssertNil(policy.window(synced: 5), "a lone committer again: no window")
     }
 
+    func testAFlushWithNoCommitterWaitingDoesNotWait() {
+        var policy = GroupCommit()
+        for sequence in 1...4 as ClosedRange<UInt64> { policy.arrive(waitingFor: sequence) }
+        policy.finishedSync(seconds: 0.001)
+        for sequence in 1...4 as ClosedRange<UInt64> { policy.leave(waitingFor: sequence) }
+        XCTAssertEqual(policy.expected, 4)
+        XCTAssertNil(policy.window(synced: 4), "nobody waits for this sync but the flush: no window")
+        policy.arrive(waitingFor: 5)
+        XCTAssertNotNil(policy.window(synced: 4), "one committer of the four is back: a window")
+    }
+
     func testTheWindowIsBoundedWhateverTheDisk() {
         var policy = GroupCommit()
         policy.arrive(waitingFor: 1)
@@ -161,27 +172,38 @@ final class GroupCommitTests: XCTestCase {
         XCTAssertGreaterThan(shared, 0, "four threads never shared a sync")
     }
 
-    /// When the crowd the last sync released does not come back, the committer left alone waits at
-    /// most one window: the first waiter opens it and wakes at its end to start the sync itself, so
-    /// no one waits for a sync nobody will start. After that it syncs alone, once per commit.
-    func testACommitterLeftAloneAfterACrowdIsNotLeftWaiting() throws {
-        let fs = SlowSyncFileSystem(base: SimulatedFileSystem(), microseconds: 300)
+    /// When the crowd the last sync released does not come back, the committer left alone waits
+    /// one window: the first waiter opens it and wakes at its end to start the sync itself, so no
+    /// one waits for a sync nobody will start. After that it syncs alone, once per commit, with no
+    /// window. Four committers start together behind a long first sync, so the crowd is there when
+    /// it ends and the lone committer's first commit does find it short.
+    func testACommitterLeftAloneAfterACrowdWaitsOneWindowAtMost() throws {
+        let fs = SlowSyncFileSystem(base: SimulatedFileSystem(), microseconds: 30_000)
         let engine = try Engine.open(path: "/db", options: testOptions(.full), fileSystem: fs)
         _ = try engine.write { try $0.createTree("t") }
         let failures = Locked<[String]>([])
-        let crowdEnd = Locked<(sequence: UInt64, syncs: UInt64)>((0, 0))
+        let crowdEnd = Locked<(sequence: UInt64, syncs: UInt64, windows: UInt64)>((0, 0, 0))
         // On a thread of its own, so that a committer left waiting fails the test instead of
         // hanging it.
         let finished = expectation(description: "the crowd and then the lone committer finished")
         Thread.detachNewThread {
-            DispatchQueue.concurrentPerform(iterations: 4) { thread in
-                for i in 0..<25 {
-                    do { try engine.write { try $0.put("t", Array("crowd-\(thread)-\(i)".utf8), [1]) } } catch {
+            // Four threads of their own (not `concurrentPerform`, which runs as many at once as
+            // there are processors), released together.
+            let start = DispatchSemaphore(value: 0)
+            let crowd = DispatchGroup()
+            for thread in 0..<4 {
+                crowd.enter()
+                Thread.detachNewThread {
+                    start.wait()
+                    do { try engine.write { try $0.put("t", Array("crowd-\(thread)".utf8), [1]) } } catch {
                         failures.withLock { $0.append("\(error)") }
                     }
+                    crowd.leave()
                 }
             }
-            crowdEnd.withLock { $0 = engine.logStatistics }
+            for _ in 0..<4 { start.signal() }
+            crowd.wait()
+            crowdEnd.withLock { $0 = (engine.logStatistics.sequence, engine.logStatistics.syncs, engine.groupCommitWindows) }
             for i in 0..<30 {
                 do { try engine.write { try $0.put("t", Array("alone-\(i)".utf8), [2]) } } catch {
                     failures.withLock { $0.append("\(error)") }
@@ -194,8 +216,9 @@ final class GroupCommitTests: XCTestCase {
         let after = engine.logStatistics
         XCTAssertEqual(failures.withLock { $0 }, [])
         XCTAssertEqual(after.sequence - before.sequence, 30)
-        XCTAssertEqual(after.syncs - before.syncs, 30, "one sync per lone commit, none left to a window")
-        XCTAssertEqual(try engineContents(engine, "t").count, 4 * 25 + 30)
+        XCTAssertEqual(after.syncs - before.syncs, 30, "one sync per lone commit")
+        XCTAssertEqual(engine.groupCommitWindows - before.windows, 1, "one window for the crowd that did not come back, then none")
+        XCTAssertEqual(try engineContents(engine, "t").count, 4 + 30)
         try engine.close()
     }
 
@@ -235,8 +258,11 @@ final class GroupCommitTests: XCTestCase {
         }
         wait(for: [finished], timeout: 120)
         XCTAssertEqual(failures.withLock { $0 }, [])
+        // The power fails before a close could checkpoint anything: what survives is what the
+        // acknowledged commits' syncs (and the checkpoints') made durable.
+        let survivor = disk.powerLoss(seed: 7)
         try engine.close()
-        let reopened = try Engine.open(path: "/db", options: testOptions(.full), fileSystem: SimulatedFileSystem(disk: disk.powerLoss(seed: 7)))
+        let reopened = try Engine.open(path: "/db", options: testOptions(.full), fileSystem: SimulatedFileSystem(disk: survivor))
         XCTAssertEqual(try engineContents(reopened, "t").count, threads * perThread)
         XCTAssertEqual(try reopened.checkIntegrity().problems, [])
         try reopened.close()

@@ -16,19 +16,25 @@ final class WriterGateTests: XCTestCase {
         let threads = 6
         let rounds = 150
         let failures = Locked<[String]>([])
-        DispatchQueue.concurrentPerform(iterations: threads) { thread in
-            for round in 0..<rounds {
-                do { try gate.acquire() } catch {
-                    failures.withLock { $0.append("thread \(thread): \(error)") }
-                    return
+        // On a thread of its own, so that a lost wake-up fails the test instead of hanging it.
+        let finished = expectation(description: "every thread finished its rounds")
+        Thread.detachNewThread {
+            DispatchQueue.concurrentPerform(iterations: threads) { thread in
+                for round in 0..<rounds {
+                    do { try gate.acquire() } catch {
+                        failures.withLock { $0.append("thread \(thread): \(error)") }
+                        return
+                    }
+                    let seen = counter.value
+                    // Mostly short holds, like appends; now and then one far longer than the yielding.
+                    usleep(round % 25 == 0 ? UInt32(WriterGate.spinSeconds * 1e6) * 10 : 5)
+                    counter.value = seen + 1
+                    gate.release()
                 }
-                let seen = counter.value
-                // Mostly short holds, like appends; now and then one far longer than the yielding.
-                usleep(round % 25 == 0 ? UInt32(WriterGate.spinSeconds * 1e6) * 10 : 5)
-                counter.value = seen + 1
-                gate.release()
             }
+            finished.fulfill()
         }
+        wait(for: [finished], timeout: 120)
         XCTAssertEqual(failures.withLock { $0 }, [])
         XCTAssertEqual(counter.value, threads * rounds)
     }

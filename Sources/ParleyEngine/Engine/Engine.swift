@@ -384,6 +384,9 @@ public final class Engine: @unchecked Sendable {
     /// memtable in place or copied its path).
     func activeMapRoot(_ tree: String) -> MapNode? { state.withLock { $0.active.trees[tree]?.entries.root } }
 
+    /// Gathering windows group commit has opened since open (tests).
+    var groupCommitWindows: UInt64 { log.gatherWindowsOpened }
+
     /// Log records appended since open, and the fdatasyncs that made them durable.
     public var logStatistics: (sequence: UInt64, syncs: UInt64) {
         (log.sequences.appended, log.syncCountValue)
@@ -397,9 +400,15 @@ func monotonicSeconds() -> Double {
 }
 
 extension timespec {
-    /// The instant `seconds` on the clock `monotonicSeconds` reads (for timed waits on it).
+    /// `seconds` (finite, not negative) as a timespec, rounded up to the next nanosecond, so a
+    /// timed wait until it does not end before that instant.
     init(seconds: Double) {
-        let whole = seconds.rounded(.down)
-        self.init(tv_sec: Int(whole), tv_nsec: min(999_999_999, Int((seconds - whole) * 1e9)))
+        var whole = Int(seconds.rounded(.down))
+        var nanoseconds = Int(((seconds - seconds.rounded(.down)) * 1e9).rounded(.up))
+        if nanoseconds >= 1_000_000_000 {
+            whole += 1
+            nanoseconds -= 1_000_000_000
+        }
+        self.init(tv_sec: whole, tv_nsec: nanoseconds)
     }
 }

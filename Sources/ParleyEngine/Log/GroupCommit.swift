@@ -5,11 +5,12 @@
 // releases come back while the next one runs: with four threads they fall into two alternating
 // groups, about two commits per fdatasync. Here a sync waits a short window for the committers just
 // released to append again, so the whole crowd shares one sync; the committer that completes the
-// crowd starts it at once, without waking anyone.
+// crowd starts it at once, without waiting to be woken.
 //
 // Invariants:
 // - The window is asked for only while fewer committers wait than were committing at the end of the
-//   last sync; a lone committer (one waiting, one expected) never waits.
+//   last sync, and at least one does: a committer that was alone at the end of the last sync never
+//   waits, and neither does a flush no committer waits beside.
 // - The window is a fraction of the recent fdatasync time and never longer than `maximumWindow`, so
 //   no commit waits without bound; it only delays a sync, never acknowledges anything.
 
@@ -45,9 +46,11 @@ struct GroupCommit {
     }
 
     /// How long the next sync may wait for more committers, or nil to start at once (the crowd is
-    /// back, or no sync has been timed yet).
+    /// back, no committer waits for it at all, as when a flush syncs alone, or no sync has been
+    /// timed yet).
     func window(synced: UInt64) -> Double? {
-        guard syncSeconds > 0, waitingBeyond(synced) < expected else { return nil }
+        let waiting = waitingBeyond(synced)
+        guard syncSeconds > 0, waiting > 0, waiting < expected else { return nil }
         return min(syncSeconds * Self.windowFraction, Self.maximumWindow)
     }
 

@@ -12,8 +12,9 @@
 //   chunk at a time (`warmChunk`), so an fdatasync after an append overwrites blocks that were
 //   already written: no size change and no unwritten-extent conversion to journal.
 // - `syncedThrough` only grows, and only after an fdatasync that followed the writes it covers.
-// - One fdatasync at a time; committers that arrive while it runs wait for the next one, which
-//   covers all of them (group commit, `GroupCommit`). A failed write or sync latches the log: it is
+// - One fdatasync of records at a time (a reset's sync of its new header may overlap it); committers
+//   that arrive while it runs wait for the next one, which covers all of them (group commit,
+//   `GroupCommit`). A failed write or sync latches the log: it is
 //   never retried.
 // - A reset writes the new header (new salt, new base sequence) and syncs it before any record
 //   after it is written, so old records can never be read as new ones. A log not yet prepared
@@ -34,7 +35,7 @@ final class WriteAheadLog: @unchecked Sendable {
     private let warmChunk: UInt64
 
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    /// Broadcast when a sync ends (or a reset releases records); its timed waits use the
+    /// Broadcast when a sync ends or fails, or a reset releases records; its timed waits use the
     /// monotonic clock.
     private let synced = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
 
@@ -56,6 +57,8 @@ final class WriteAheadLog: @unchecked Sendable {
     private var syncing = false
     /// When the open gathering window closes (monotonic seconds), or nil when none is open.
     private var gatherWindowCloses: Double?
+    /// Gathering windows opened so far (tests).
+    private(set) var gatherWindowCount: UInt64 = 0
     private var groupCommit = GroupCommit()
     /// fdatasyncs of records so far (for the figures of group commit).
     private(set) var syncCount: UInt64 = 0
@@ -400,7 +403,10 @@ final class WriteAheadLog: @unchecked Sendable {
                 // will start.
                 let now = monotonicSeconds()
                 let closes = gatherWindowCloses ?? (now + window)
-                gatherWindowCloses = closes
+                if gatherWindowCloses == nil {
+                    gatherWindowCloses = closes
+                    gatherWindowCount += 1
+                }
                 if now < closes {
                     var deadline = timespec(seconds: closes)
                     _ = pthread_cond_timedwait(synced, mutex, &deadline)
@@ -410,8 +416,9 @@ final class WriteAheadLog: @unchecked Sendable {
             // From here this thread is the syncer: others that arrive wait for its sync.
             syncing = true
             gatherWindowCloses = nil
-            if lastWritten < sequence {
-                // Async records not yet written: write them first.
+            if lastWritten < lastAppended {
+                // Async records not yet written: write them first, so this sync covers every
+                // caller waiting (a flush's records included), not only this thread's.
                 do { try writePendingLocked(through: lastAppended) } catch {
                     latch(error)
                     syncing = false
@@ -471,6 +478,13 @@ final class WriteAheadLog: @unchecked Sendable {
         lock()
         defer { unlock() }
         return syncCount
+    }
+
+    /// Gathering windows opened so far (tests).
+    var gatherWindowsOpened: UInt64 {
+        lock()
+        defer { unlock() }
+        return gatherWindowCount
     }
 
     /// The reason the log refuses writes, if it does.

@@ -14,6 +14,8 @@ final class WriterGate: @unchecked Sendable {
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private var busy = false
     private var owner: pthread_t?
+    /// Threads asleep on `condition`.
+    private var sleepers = 0
     /// How long `acquire` yields and retries before it sleeps: a few appends' worth, so a long
     /// transaction (a checkpoint's sealing, a batch) costs a waiter little processor time.
     static let spinSeconds = 100e-6
@@ -40,15 +42,21 @@ final class WriterGate: @unchecked Sendable {
         if busy, let owner, pthread_equal(owner, pthread_self()) != 0 {
             throw EngineError.invalidArgument("a write transaction is already open on this thread")
         }
-        if busy {
+        while busy {
             let spinUntil = monotonicSeconds() + Self.spinSeconds
             while busy, monotonicSeconds() < spinUntil {
                 pthread_mutex_unlock(mutex)
                 sched_yield()
                 pthread_mutex_lock(mutex)
             }
+            guard busy else { break }
+            // Woken, it yields again before sleeping again: a release wakes one sleeper, but a
+            // thread yielding meanwhile may take the gate first (the gate is not first come,
+            // first served).
+            sleepers += 1
+            pthread_cond_wait(condition, mutex)
+            sleepers -= 1
         }
-        while busy { pthread_cond_wait(condition, mutex) }
         busy = true
         owner = pthread_self()
     }
@@ -57,7 +65,7 @@ final class WriterGate: @unchecked Sendable {
         pthread_mutex_lock(mutex)
         busy = false
         owner = nil
-        pthread_cond_signal(condition)
+        if sleepers > 0 { pthread_cond_signal(condition) }
         pthread_mutex_unlock(mutex)
     }
 }
