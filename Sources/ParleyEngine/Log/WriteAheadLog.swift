@@ -14,8 +14,7 @@
 // - `syncedThrough` only grows, and only after an fdatasync that followed the writes it covers.
 // - One fdatasync of records at a time (a reset's sync of its new header may overlap it); committers
 //   that arrive while it runs wait for the next one, which covers all of them (group commit,
-//   `GroupCommit`). A failed write or sync latches the log: it is
-//   never retried.
+//   `GroupCommit`). A failed write or sync latches the log: it is never retried.
 // - A reset writes the new header (new salt, new base sequence) and syncs it before any record
 //   after it is written, so old records can never be read as new ones. A log not yet prepared
 //   takes the new header in memory only; `prepare` writes it before the first record.
@@ -58,7 +57,7 @@ final class WriteAheadLog: @unchecked Sendable {
     /// When the open gathering window closes (monotonic seconds), or nil when none is open.
     private var gatherWindowCloses: Double?
     /// Gathering windows opened so far (tests).
-    private(set) var gatherWindowCount: UInt64 = 0
+    private var gatherWindowCount: UInt64 = 0
     private var groupCommit = GroupCommit()
     /// fdatasyncs of records so far (for the figures of group commit).
     private(set) var syncCount: UInt64 = 0
