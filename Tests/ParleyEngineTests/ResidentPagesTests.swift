@@ -84,7 +84,8 @@ final class ResidentPagesTests: XCTestCase {
     /// however much of the file they touch (a checkpoint's descent into every leaf, a scan).
     func testMappedReadsStayWithinTheResidentLimit() throws {
         let directory = try temporaryDirectory(self)
-        // Two windows: a page fault may map up to 2 MiB (a large folio).
+        // Two windows: a page fault may map up to 2 MiB (a large folio), and a read in a window
+        // not yet touched is charged that much before the kernel's count is read.
         let limit = 4 << 20
         let file = try PosixFileSystem(residentLimit: limit).openFile(at: directory + "/l", .createIfMissing)
         defer { file.close() }
@@ -112,5 +113,50 @@ final class ResidentPagesTests: XCTestCase {
         let unlimitedBase = try unlimited.withBytes(at: 0, count: 1) { UInt(bitPattern: $0.baseAddress) }
         for page in order { _ = try unlimited.withBytes(at: UInt64(page * 4096), count: 1) { $0[0] } }
         XCTAssertGreaterThan(try XCTUnwrap(try residentKilobytes(ofMappingAt: unlimitedBase)), (size >> 10) / 2)
+    }
+
+    /// A working set smaller than the limit but spread over more windows than the limit holds (a
+    /// record here and a state value there, all over the file) stays mapped: the kernel's count
+    /// says it is under the limit, where the touched windows alone would drop it every few reads.
+    func testASpreadWorkingSetUnderTheLimitIsNotDropped() throws {
+        guard FileBackedResidentMemory.bytes() != nil else { throw XCTSkip("/proc/self/statm cannot be read here") }
+        let directory = try temporaryDirectory(self)
+        let limit = 12 << 20
+        let size = 32 << 20
+        let file = try PosixFileSystem(residentLimit: limit).openFile(at: directory + "/s", .createIfMissing)
+        defer { file.close() }
+        var random = SeededRandom(seed: 12)
+        let content = random.bytes(size)
+        // Written a page at a time, as the engine writes, so the page cache holds small folios.
+        try content.withUnsafeBytes { bytes in
+            for offset in stride(from: 0, to: size, by: 4096) {
+                try file.write(UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + 4096)]), at: UInt64(offset))
+            }
+        }
+        try file.sync()
+        // One page in each 2 MiB window: sixteen windows, 32 MiB of them, more than the limit.
+        let pages = (0..<16).map { $0 * (2 << 20) + 4096 * (($0 * 7) % 512) }
+        // What those pages really map (their fault-around or their folios), on a mapping with no
+        // limit: the premise of the test.
+        let unlimited = try PosixFileSystem(residentLimit: 0).openFile(at: directory + "/s", .existing)
+        defer { unlimited.close() }
+        let unlimitedBase = try unlimited.withBytes(at: 0, count: 1) { UInt(bitPattern: $0.baseAddress) }
+        for page in pages { _ = try unlimited.withBytes(at: UInt64(page), count: 4096) { $0[0] } }
+        let mapped = try XCTUnwrap(try residentKilobytes(ofMappingAt: unlimitedBase)) << 10
+        guard mapped <= limit / 2 else {
+            throw XCTSkip("this kernel mapped \(mapped >> 10) KiB for 16 pages (large folios); the set nears the limit")
+        }
+        let posix = try XCTUnwrap(file as? PosixFile)
+        let base = try file.withBytes(at: 0, count: 1) { UInt(bitPattern: $0.baseAddress) }
+        posix.releaseResidentPages()
+        let releasesBefore = posix.residentReleases
+        for round in 0..<500 {
+            for page in pages {
+                let bytes = try file.withBytes(at: UInt64(page), count: 4096) { Bytes($0) }
+                if round % 100 == 0 { XCTAssertEqual(bytes, Bytes(content[page..<(page + 4096)])) }
+            }
+        }
+        XCTAssertEqual(posix.residentReleases, releasesBefore, "8,000 reads of 16 pages mapping \(mapped >> 10) KiB")
+        XCTAssertLessThanOrEqual(try XCTUnwrap(try residentKilobytes(ofMappingAt: base)) << 10, limit)
     }
 }
