@@ -159,4 +159,31 @@ final class ResidentPagesTests: XCTestCase {
         XCTAssertEqual(posix.residentReleases, releasesBefore, "8,000 reads of 16 pages mapping \(mapped >> 10) KiB")
         XCTAssertLessThanOrEqual(try XCTUnwrap(try residentKilobytes(ofMappingAt: base)) << 10, limit)
     }
+
+    /// When the file outgrows its mapping, the new mapping starts with nothing charged and the old
+    /// one's pages are let go: nobody reads them again to charge them.
+    func testARemapStartsTheAccountAgainAndLetsTheOldPagesGo() throws {
+        let directory = try temporaryDirectory(self)
+        let file = try PosixFileSystem(residentLimit: 16 << 20).openFile(at: directory + "/m", .createIfMissing)
+        defer { file.close() }
+        let size = 8 << 20
+        var random = SeededRandom(seed: 21)
+        let content = random.bytes(size)
+        try content.withUnsafeBytes { try file.write($0, at: 0) }
+        try file.sync()
+        let posix = try XCTUnwrap(file as? PosixFile)
+        let oldBase = try file.withBytes(at: 0, count: 1) { UInt(bitPattern: $0.baseAddress) }
+        for offset in stride(from: 0, to: size, by: 4096) { _ = try file.withBytes(at: UInt64(offset), count: 4096) { $0[0] } }
+        let oldResident = try XCTUnwrap(try residentKilobytes(ofMappingAt: oldBase))
+        XCTAssertGreaterThan(oldResident, (size >> 10) / 2)
+        let releases = posix.residentReleases
+        // Past the mapping's reservation (sparse: no disk is allocated).
+        try file.truncate(to: UInt64(PosixFile.minimumMappingReservation) + (1 << 20))
+        XCTAssertEqual(posix.residentReleases, releases + 1)
+        XCTAssertLessThan(try XCTUnwrap(try residentKilobytes(ofMappingAt: oldBase)), oldResident / 4)
+        let newBase = try file.withBytes(at: 0, count: 1) { UInt(bitPattern: $0.baseAddress) }
+        XCTAssertNotEqual(newBase, oldBase)
+        XCTAssertEqual(try file.withBytes(at: 0, count: size) { Bytes($0) }, content)
+        try file.truncate(to: UInt64(size))
+    }
 }

@@ -1,10 +1,23 @@
 // How much of this process's memory is pages of mapped files, as the kernel counts it: the third
-// field of /proc/self/statm (resident pages backed by a file or shared memory). The count is the
-// kernel's own, O(1) to read, and covers every mapped file, so callers compare two readings.
+// field of /proc/self/statm (resident pages backed by a file or shared memory). It covers every
+// mapped file, so callers compare two readings. The kernel keeps the count in per-CPU shares; some
+// kernels sum them for a reading, others read the global figure alone, which may lag the truth by
+// up to max(32, 2 × CPUs) pages per CPU: `isPreciseEnough` tells whether that error is small
+// against a limit.
 
 import Glibc
 
 enum FileBackedResidentMemory {
+    /// Whether a reading's worst error, on a kernel that does not sum the per-CPU shares, is at
+    /// most an eighth of `limit`: 256 KiB on two CPUs with 4 KiB pages, 32 MiB on 64.
+    static func isPreciseEnough(forLimit limit: Int) -> Bool {
+        let cpus = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_CONF))))
+        let pageSize = max(1, Int(sysconf(Int32(_SC_PAGESIZE))))
+        let (perCPU, o1) = max(32, cpus.multipliedReportingOverflow(by: 2).partialValue).multipliedReportingOverflow(by: pageSize)
+        let (error, o2) = perCPU.multipliedReportingOverflow(by: cpus)
+        return !o1 && !o2 && error <= limit / 8
+    }
+
     /// Bytes of mapped files resident in this process now; nil where /proc cannot be read or its
     /// contents are not what Linux writes there.
     static func bytes() -> Int? {

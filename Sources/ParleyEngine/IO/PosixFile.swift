@@ -61,6 +61,9 @@ public final class PosixFile: StorageFile, @unchecked Sendable {
 
     /// Bytes of the file that mapped reads may hold resident before they are dropped (0: no limit).
     let residentLimit: Int
+    /// Whether the kernel's count of file-backed memory decides when they are dropped (see
+    /// `ResidentAccount`); otherwise the touched windows alone do.
+    private let readsResidentCount: Bool
 
     /// Smallest reservation of address space for the mapping (the file need not be this large).
     static let minimumMappingReservation = 1 << 30
@@ -69,8 +72,10 @@ public final class PosixFile: StorageFile, @unchecked Sendable {
         self.path = path
         self.descriptor = descriptor
         self.residentLimit = residentLimit
-        let baseline = residentLimit > 0 ? FileBackedResidentMemory.bytes() : nil
-        self.state = Locked(State(account: ResidentAccount(limit: residentLimit, baseline: baseline)))
+        readsResidentCount = residentLimit > 0 && FileBackedResidentMemory.isPreciseEnough(forLimit: residentLimit)
+        let baseline = readsResidentCount ? FileBackedResidentMemory.bytes() : nil
+        let pageSize = max(4096, Int(sysconf(Int32(_SC_PAGESIZE))))
+        self.state = Locked(State(account: ResidentAccount(limit: residentLimit, baseline: baseline, pageSize: pageSize)))
         var info = stat()
         guard fstat(descriptor, &info) == 0 else {
             let code = errno
@@ -92,21 +97,26 @@ public final class PosixFile: StorageFile, @unchecked Sendable {
 
     /// Makes sure the mapping covers `size` bytes, replacing it with a larger one when needed.
     private func remapIfNeeded(size: UInt64) {
-        state.withLock { state in
-            if let mapping = state.mapping, UInt64(mapping.length) >= size { return }
-            guard !state.closed else { return }
+        let replaced = state.withLock { state -> Bool in
+            if let mapping = state.mapping, UInt64(mapping.length) >= size { return false }
+            guard !state.closed else { return false }
             let wanted = max(Self.minimumMappingReservation, Int(clamping: size) &* 2)
             // Round up to a whole number of pages of the machine.
             let osPage = max(4096, Int(sysconf(Int32(_SC_PAGESIZE))))
             let rounded = (wanted + osPage - 1) / osPage * osPage
             guard let fresh = FileMapping(descriptor: descriptor, length: rounded) else {
                 // Without a mapping every read goes through pread; slower, still correct.
-                return
+                return false
             }
             if state.randomAccess { fresh.adviseRandomAccess() }
-            if let old = state.mapping { state.retired.append(old) }
+            let old = state.mapping
+            if let old { state.retired.append(old) }
             state.mapping = fresh
+            return old != nil
         }
+        // The account's pages and windows belong to the old mapping (its addresses, its resident
+        // pages, which nobody would read again to charge): start the new one from nothing.
+        if replaced, residentLimit > 0 { releaseResidentPages() }
     }
 
     public func size() throws -> UInt64 {
@@ -157,16 +167,16 @@ public final class PosixFile: StorageFile, @unchecked Sendable {
             guard residentLimit > 0 else { return (m, .none) }
             // Shifted by the mapping's misalignment: the kernel's fault-around windows are aligned
             // in memory, not in the file.
-            let skew = UInt64(UInt(bitPattern: m.base) & UInt((1 << ResidentAccount.windowShift) - 1))
+            let skew = UInt64(UInt(bitPattern: m.base) & UInt((1 << state.account.windowShift) - 1))
             return (m, state.account.charge(offset: skew + offset, length: count))
         }
         switch step {
         case .none: break
-        case .measure:
+        case .measure(let epoch):
             // Read outside the lock: other readers go on meanwhile, and a reading a little late
             // only counts their faults too.
             let reading = FileBackedResidentMemory.bytes()
-            if state.withLock({ $0.account.measured(reading) }) { releaseResidentPages() }
+            if state.withLock({ $0.account.measured(reading, epoch: epoch) }) { releaseResidentPages() }
         case .release: releaseResidentPages()
         }
         if let mapping {
@@ -268,8 +278,8 @@ public final class PosixFile: StorageFile, @unchecked Sendable {
             _ = madvise(UnsafeMutableRawPointer(mutating: mapping.base), length, MADV_DONTNEED)
         }
         guard residentLimit > 0, !mappings.isEmpty else { return }
-        let reading = FileBackedResidentMemory.bytes()
-        state.withLock { $0.account.rebase(reading) }
+        let reading = readsResidentCount ? FileBackedResidentMemory.bytes() : nil
+        state.withLock { $0.account.released(baseline: reading) }
     }
 
     /// How many times the mapping's pages were dropped (for tests).

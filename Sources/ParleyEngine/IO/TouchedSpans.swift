@@ -1,7 +1,8 @@
 // Which fixed-size, aligned spans of a mapped file reads have touched since the mapping's pages were
-// last dropped: its 4 KiB pages, to know a page read again (it is still mapped) from one read for the
-// first time, and its 2 MiB windows, the most one read fault can map (below). One bit per span, up
-// to the highest span touched: for pages, one byte of memory per 32 KiB of file.
+// last dropped: its pages, to know a page read again (still mapped) from one read for the first time,
+// and its windows (a page table's span, 2 MiB with 4 KiB pages), the most one read fault can map
+// (below). One bit per span, up to the highest span touched: for 4 KiB pages, one byte of memory per
+// 32 KiB of file.
 //
 // A read fault on a shared file mapping maps not only the faulting page but the page cache's pages
 // around it: 64 KiB of small pages (the kernel's fault-around, which madvise does not turn off), or
