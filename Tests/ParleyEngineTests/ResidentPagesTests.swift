@@ -186,4 +186,42 @@ final class ResidentPagesTests: XCTestCase {
         XCTAssertEqual(try file.withBytes(at: 0, count: size) { Bytes($0) }, content)
         try file.truncate(to: UInt64(size))
     }
+
+    /// Readers on several threads, each charging the account, reading the kernel's count and
+    /// dropping the pages under the others' feet: every read sees the file's bytes, and the drops
+    /// keep the mapping near the limit. (In CI's ThreadSanitizer run.)
+    func testConcurrentCountedReadsSeeTheFileAndStayNearTheLimit() throws {
+        let directory = try temporaryDirectory(self)
+        let limit = 4 << 20
+        let size = 32 << 20
+        let file = try PosixFileSystem(residentLimit: limit).openFile(at: directory + "/c", .createIfMissing)
+        defer { file.close() }
+        var random = SeededRandom(seed: 33)
+        let content = random.bytes(size)
+        try content.withUnsafeBytes { try file.write($0, at: 0) }
+        try file.sync()
+        let posix = try XCTUnwrap(file as? PosixFile)
+        let base = try file.withBytes(at: 0, count: 1) { UInt(bitPattern: $0.baseAddress) }
+        let mismatches = Locked(0)
+        let failures = Locked<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 4) { thread in
+            var generator = SeededRandom(seed: UInt64(100 + thread))
+            for _ in 0..<3_000 {
+                let page = Int(generator.next() % UInt64(size / 4096))
+                let offset = page * 4096
+                do {
+                    let same = try file.withBytes(at: UInt64(offset), count: 4096) { bytes in
+                        bytes.elementsEqual(content[offset..<(offset + 4096)])
+                    }
+                    if !same { mismatches.withLock { $0 += 1 } }
+                } catch {
+                    failures.withLock { $0.append("\(error)") }
+                }
+            }
+        }
+        XCTAssertEqual(failures.withLock { $0 }, [])
+        XCTAssertEqual(mismatches.withLock { $0 }, 0)
+        XCTAssertGreaterThan(posix.residentReleases, 0, "12,000 reads over 32 MiB passed a 4 MiB limit")
+        XCTAssertLessThanOrEqual(try XCTUnwrap(try residentKilobytes(ofMappingAt: base)) << 10, limit + (4 << 20))
+    }
 }
