@@ -14,7 +14,7 @@ final class CheckpointOriginTests: XCTestCase {
         let directory = try temporaryDirectory(self)
         let engine = try Engine.open(path: directory + "/o.parley", options: testOptions(.normal, background: false))
         let origins = recordOrigins(engine)
-        try engine.write { try $0.createTree("t") }
+        _ = try engine.write { try $0.createTree("t") }
         try engine.checkpoint()
         try engine.write { try $0.put("t", [1], [1]) }
         try engine.close()
@@ -29,7 +29,7 @@ final class CheckpointOriginTests: XCTestCase {
         options.checkpointAge = 1e9
         let engine = try Engine.open(path: directory + "/o.parley", options: options)
         let origins = recordOrigins(engine)
-        try engine.write { try $0.createTree("t") }
+        _ = try engine.write { try $0.createTree("t") }
         for i in 0..<400 { try engine.write { try $0.put("t", Array("key \(i)".utf8), Bytes(repeating: 7, count: 500)) } }
         XCTAssertFalse(origins.withLock { $0 }.isEmpty, "400 commits of 500 bytes pass a 64 KiB budget")
         XCTAssertEqual(Set(origins.withLock { $0 }), [.automatic])
@@ -46,7 +46,7 @@ final class CheckpointOriginTests: XCTestCase {
         options.syncInterval = 0.005
         let engine = try Engine.open(path: directory + "/o.parley", options: options)
         let origins = recordOrigins(engine)
-        try engine.write { try $0.createTree("t") }
+        _ = try engine.write { try $0.createTree("t") }
         try engine.write { try $0.put("t", [1], [1]) }
         let deadline = Date(timeIntervalSinceNow: 20)
         while origins.withLock({ $0.isEmpty }), Date() < deadline { usleep(5_000) }
