@@ -25,16 +25,33 @@ final class ResidentPagesTests: XCTestCase {
         return nil
     }
 
+    /// A file at `path` holding `content`, synced, its mapped reads held to `limit`. Written a page at
+    /// a time when asked, as the engine writes, so that the page cache holds small folios.
+    private func file(at path: String, limit: Int, holding content: Bytes, pageAtATime: Bool = false) throws -> any StorageFile {
+        let file = try PosixFileSystem(residentLimit: limit).openFile(at: path, .createIfMissing)
+        try content.withUnsafeBytes { bytes in
+            let step = pageAtATime ? 4096 : max(1, bytes.count)
+            for offset in stride(from: 0, to: bytes.count, by: step) {
+                try file.write(UnsafeRawBufferPointer(rebasing: bytes[offset..<min(offset + step, bytes.count)]), at: UInt64(offset))
+            }
+        }
+        try file.sync()
+        return file
+    }
+
+    /// Where `file`'s mapping starts.
+    private func mappingBase(of file: any StorageFile) throws -> UInt {
+        try file.withBytes(at: 0, count: 1) { UInt(bitPattern: $0.baseAddress) }
+    }
+
     func testReleaseDropsMappedPagesAndReadsStayTheSame() throws {
         let directory = try temporaryDirectory(self)
-        let file = try PosixFileSystem().openFile(at: directory + "/r", .createIfMissing)
-        defer { file.close() }
         let size = 8 << 20
         var random = SeededRandom(seed: 3)
         let content = random.bytes(size)
-        try content.withUnsafeBytes { try file.write($0, at: 0) }
-        try file.sync()
-        let base = try file.withBytes(at: 0, count: 1) { UInt(bitPattern: $0.baseAddress) }
+        let file = try file(at: directory + "/r", limit: PosixFileSystem.defaultResidentLimit, holding: content)
+        defer { file.close() }
+        let base = try mappingBase(of: file)
         // Touch every page through the map, as a checkpoint's reads do.
         XCTAssertEqual(try file.withBytes(at: 0, count: size) { Bytes($0) }, content)
         let before = try XCTUnwrap(try residentKilobytes(ofMappingAt: base), "the mapping is in smaps")
@@ -68,7 +85,7 @@ final class ResidentPagesTests: XCTestCase {
             }
             try engine.checkpoint()
         }
-        let base = try engine.storage.file.withBytes(at: 0, count: 1) { UInt(bitPattern: $0.baseAddress) }
+        let base = try mappingBase(of: engine.storage.file)
         // Every page read through the map.
         XCTAssertEqual(try engine.read { try $0.count("t") }, 8_000)
         _ = try engineContents(engine, "t")
@@ -87,14 +104,12 @@ final class ResidentPagesTests: XCTestCase {
         // Two windows: a page fault may map up to 2 MiB (a large folio), and a read in a window
         // not yet touched is charged that much before the kernel's count is read.
         let limit = 4 << 20
-        let file = try PosixFileSystem(residentLimit: limit).openFile(at: directory + "/l", .createIfMissing)
-        defer { file.close() }
         let size = 32 << 20
         var random = SeededRandom(seed: 9)
         let content = random.bytes(size)
-        try content.withUnsafeBytes { try file.write($0, at: 0) }
-        try file.sync()
-        let base = try file.withBytes(at: 0, count: 1) { UInt(bitPattern: $0.baseAddress) }
+        let file = try file(at: directory + "/l", limit: limit, holding: content)
+        defer { file.close() }
+        let base = try mappingBase(of: file)
         var largest = 0
         var order = Array(0..<(size / 4096))
         order.shuffle(using: &random)
@@ -110,7 +125,7 @@ final class ResidentPagesTests: XCTestCase {
         // Without a limit the same reads leave the whole file resident.
         let unlimited = try PosixFileSystem(residentLimit: 0).openFile(at: directory + "/l", .existing)
         defer { unlimited.close() }
-        let unlimitedBase = try unlimited.withBytes(at: 0, count: 1) { UInt(bitPattern: $0.baseAddress) }
+        let unlimitedBase = try mappingBase(of: unlimited)
         for page in order { _ = try unlimited.withBytes(at: UInt64(page * 4096), count: 1) { $0[0] } }
         XCTAssertGreaterThan(try XCTUnwrap(try residentKilobytes(ofMappingAt: unlimitedBase)), (size >> 10) / 2)
     }
@@ -123,31 +138,24 @@ final class ResidentPagesTests: XCTestCase {
         let directory = try temporaryDirectory(self)
         let limit = 12 << 20
         let size = 32 << 20
-        let file = try PosixFileSystem(residentLimit: limit).openFile(at: directory + "/s", .createIfMissing)
-        defer { file.close() }
         var random = SeededRandom(seed: 12)
         let content = random.bytes(size)
-        // Written a page at a time, as the engine writes, so the page cache holds small folios.
-        try content.withUnsafeBytes { bytes in
-            for offset in stride(from: 0, to: size, by: 4096) {
-                try file.write(UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + 4096)]), at: UInt64(offset))
-            }
-        }
-        try file.sync()
+        let file = try file(at: directory + "/s", limit: limit, holding: content, pageAtATime: true)
+        defer { file.close() }
         // One page in each 2 MiB window: sixteen windows, 32 MiB of them, more than the limit.
         let pages = (0..<16).map { $0 * (2 << 20) + 4096 * (($0 * 7) % 512) }
         // What those pages really map (their fault-around or their folios), on a mapping with no
         // limit: the premise of the test.
         let unlimited = try PosixFileSystem(residentLimit: 0).openFile(at: directory + "/s", .existing)
         defer { unlimited.close() }
-        let unlimitedBase = try unlimited.withBytes(at: 0, count: 1) { UInt(bitPattern: $0.baseAddress) }
+        let unlimitedBase = try mappingBase(of: unlimited)
         for page in pages { _ = try unlimited.withBytes(at: UInt64(page), count: 4096) { $0[0] } }
         let mapped = try XCTUnwrap(try residentKilobytes(ofMappingAt: unlimitedBase)) << 10
         guard mapped <= limit / 2 else {
             throw XCTSkip("this kernel mapped \(mapped >> 10) KiB for 16 pages (large folios); the set nears the limit")
         }
         let posix = try XCTUnwrap(file as? PosixFile)
-        let base = try file.withBytes(at: 0, count: 1) { UInt(bitPattern: $0.baseAddress) }
+        let base = try mappingBase(of: file)
         posix.releaseResidentPages()
         let releasesBefore = posix.residentReleases
         for round in 0..<500 {
@@ -164,15 +172,13 @@ final class ResidentPagesTests: XCTestCase {
     /// one's pages are let go: nobody reads them again to charge them.
     func testARemapStartsTheAccountAgainAndLetsTheOldPagesGo() throws {
         let directory = try temporaryDirectory(self)
-        let file = try PosixFileSystem(residentLimit: 16 << 20).openFile(at: directory + "/m", .createIfMissing)
-        defer { file.close() }
         let size = 8 << 20
         var random = SeededRandom(seed: 21)
         let content = random.bytes(size)
-        try content.withUnsafeBytes { try file.write($0, at: 0) }
-        try file.sync()
+        let file = try file(at: directory + "/m", limit: 16 << 20, holding: content)
+        defer { file.close() }
         let posix = try XCTUnwrap(file as? PosixFile)
-        let oldBase = try file.withBytes(at: 0, count: 1) { UInt(bitPattern: $0.baseAddress) }
+        let oldBase = try mappingBase(of: file)
         for offset in stride(from: 0, to: size, by: 4096) { _ = try file.withBytes(at: UInt64(offset), count: 4096) { $0[0] } }
         let oldResident = try XCTUnwrap(try residentKilobytes(ofMappingAt: oldBase))
         XCTAssertGreaterThan(oldResident, (size >> 10) / 2)
@@ -181,7 +187,7 @@ final class ResidentPagesTests: XCTestCase {
         try file.truncate(to: UInt64(PosixFile.minimumMappingReservation) + (1 << 20))
         XCTAssertEqual(posix.residentReleases, releases + 1)
         XCTAssertLessThan(try XCTUnwrap(try residentKilobytes(ofMappingAt: oldBase)), oldResident / 4)
-        let newBase = try file.withBytes(at: 0, count: 1) { UInt(bitPattern: $0.baseAddress) }
+        let newBase = try mappingBase(of: file)
         XCTAssertNotEqual(newBase, oldBase)
         XCTAssertEqual(try file.withBytes(at: 0, count: size) { Bytes($0) }, content)
         try file.truncate(to: UInt64(size))
@@ -194,14 +200,12 @@ final class ResidentPagesTests: XCTestCase {
         let directory = try temporaryDirectory(self)
         let limit = 4 << 20
         let size = 32 << 20
-        let file = try PosixFileSystem(residentLimit: limit).openFile(at: directory + "/c", .createIfMissing)
-        defer { file.close() }
         var random = SeededRandom(seed: 33)
         let content = random.bytes(size)
-        try content.withUnsafeBytes { try file.write($0, at: 0) }
-        try file.sync()
+        let file = try file(at: directory + "/c", limit: limit, holding: content)
+        defer { file.close() }
         let posix = try XCTUnwrap(file as? PosixFile)
-        let base = try file.withBytes(at: 0, count: 1) { UInt(bitPattern: $0.baseAddress) }
+        let base = try mappingBase(of: file)
         let mismatches = Locked(0)
         let failures = Locked<[String]>([])
         DispatchQueue.concurrentPerform(iterations: 4) { thread in
