@@ -8,14 +8,15 @@
 import Glibc
 
 enum FileBackedResidentMemory {
-    /// Whether a reading's worst error, on a kernel that does not sum the per-CPU shares, is at
-    /// most an eighth of `limit`: 256 KiB on two CPUs with 4 KiB pages, 32 MiB on 64.
+    /// Whether a reading's worst error, on a kernel that does not sum the per-CPU shares, fits in
+    /// the reserve `ResidentAccount` keeps below `limit` (an eighth): 256 KiB on two CPUs with 4 KiB
+    /// pages, 32 MiB on 64.
     static func isPreciseEnough(forLimit limit: Int) -> Bool {
         let cpus = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_CONF))))
         let pageSize = max(1, Int(sysconf(Int32(_SC_PAGESIZE))))
         let (perCPU, o1) = max(32, cpus.multipliedReportingOverflow(by: 2).partialValue).multipliedReportingOverflow(by: pageSize)
         let (error, o2) = perCPU.multipliedReportingOverflow(by: cpus)
-        return !o1 && !o2 && error <= limit / 8
+        return !o1 && !o2 && error <= limit / ResidentAccount.reserveDivisor
     }
 
     /// Bytes of mapped files resident in this process now; nil where /proc cannot be read or its
