@@ -42,6 +42,9 @@ public final class Engine: @unchecked Sendable {
         var activeSince: Double?
         var closed = false
         var failure: EngineError?
+        /// The log a recovery left the active layer's values in, while anything still holds one
+        /// of them: until then a checkpoint may not start the log over (`LoggedValue`).
+        weak var recoveredLog: RecoveredLog?
         /// The thread running a checkpoint, whose own commits (the checkpoint preparation's) must
         /// not wait for it.
         var checkpointThread: pthread_t?
@@ -59,16 +62,19 @@ public final class Engine: @unchecked Sendable {
         let storage = try StorageEngine.open(path: path, options: options.storage, fileSystem: fileSystem)
         do {
             var recovered: MemLayer?
+            var recoveredLog: RecoveredLog?
             let (log, kept) = try WriteAheadLog.open(
                 path: logPath(for: path), fileSystem: fileSystem, identity: storage.identity,
                 checkpointed: storage.logSequence, preallocate: options.logPreallocation,
                 growthStep: options.logGrowthStep
-            ) { header, body, spans in
+            ) { header, body, spans, mapped in
                 guard header.version == LogFormat.version else {
                     try writeUnchained(body: body, spans: spans, into: storage, logPath: logPath(for: path))
                     return false
                 }
-                recovered = try recoveredLayer(body: body, spans: spans, openBase: { try storage.beginRead() }, logPath: logPath(for: path))
+                recovered = try recoveredLayer(
+                    body: body, spans: spans, openBase: { try storage.beginRead() }, logPath: logPath(for: path), valuesIn: mapped)
+                recoveredLog = mapped
                 return true
             }
             // A kept log continues after its records, which the memtable now holds; otherwise the
@@ -80,6 +86,7 @@ public final class Engine: @unchecked Sendable {
                 engine.state.withLock { state in
                     state.active = recovered
                     state.activeSince = monotonicSeconds()
+                    state.recoveredLog = recoveredLog
                 }
             }
             return engine
@@ -265,7 +272,13 @@ public final class Engine: @unchecked Sendable {
             try gate.acquire()
             defer { gate.release() }
             if freezeActive() { try writeOldestFrozen() }
-            try log.reset(base: storage.logSequence)
+            // Records that values are still read from stay; the log starts over at a later
+            // checkpoint, once nothing holds them.
+            if state.withLock({ $0.recoveredLog != nil }) {
+                try log.keepAfterCheckpoint(base: storage.logSequence)
+            } else {
+                try log.reset(base: storage.logSequence)
+            }
         }
         // The trees' pages this checkpoint read through the map, and the heap it freed on two
         // threads, stay resident unless given back.
@@ -297,10 +310,7 @@ public final class Engine: @unchecked Sendable {
                     var iterator = MapIterator(overlay.entries)
                     iterator.seek(atOrAfter: nil)
                     while let (key, value) = iterator.current {
-                        switch value {
-                        case .put(let bytes): try txn.put(name, key, bytes)
-                        case .tombstone: try txn.delete(name, key)
-                        }
+                        if let bytes = value.bytes { try txn.put(name, key, bytes) } else { try txn.delete(name, key) }
                         iterator.next()
                     }
                 }
@@ -379,6 +389,9 @@ public final class Engine: @unchecked Sendable {
 
     /// Heap bytes the memtable holds, active and frozen layers together.
     var memtableBytes: Int { state.withLock { $0.memtableBytes } }
+
+    /// Whether values a recovery left in the log are still held (tests).
+    var holdsValuesInLog: Bool { state.withLock { $0.recoveredLog != nil } }
 
     /// The root node of the active layer's map for `tree` (tests: whether a commit changed the
     /// memtable in place or copied its path).

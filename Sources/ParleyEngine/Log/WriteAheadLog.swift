@@ -1,5 +1,6 @@
 // The write-ahead log file: appends records, makes them durable with group commit, and is reset
-// (new salt) once a checkpoint has moved everything in it into the trees.
+// (new salt) once a checkpoint has moved everything in it into the trees and no value recovered
+// from it is still read (`keepAfterCheckpoint` until then; `LoggedValue`).
 //
 // Invariants:
 // - The file is created at the first record, not at open: a database opened only to read writes and
@@ -104,16 +105,17 @@ final class WriteAheadLog: @unchecked Sendable {
     }
 
     /// Opens the log beside a database and hands its valid records after `checkpointed` to
-    /// `replay` (header, log body, the records' spans in it), which returns true when it kept them in
-    /// memory (the memtable) and false when it wrote them into the trees. Kept records stay in the
-    /// log, which continues after them: same salt, the chain from the last one, the next sequence.
-    /// Otherwise the log starts again empty (the caller resets it). A missing log is not created
-    /// here (the first record creates it); a log whose header is torn or belongs to another
+    /// `replay` (header, log body, the records' spans in it, and the body as a `RecoveredLog` when
+    /// the file is mapped, which values may keep reading from), which returns true when it kept them
+    /// in memory (the memtable) and false when it wrote them into the trees. Kept records stay in
+    /// the log, which continues after them: same salt, the chain from the last one, the next
+    /// sequence. Otherwise the log starts again empty (the caller resets it). A missing log is not
+    /// created here (the first record creates it); a log whose header is torn or belongs to another
     /// database holds nothing. Nothing is written or synced.
     static func open(
         path: String, fileSystem: any FileSystem, identity: Bytes, checkpointed: UInt64,
         preallocate: UInt64, growthStep: UInt64,
-        replay: (LogFormat.Header, UnsafeRawBufferPointer, ArraySlice<LogFormat.Span>) throws -> Bool
+        replay: (LogFormat.Header, UnsafeRawBufferPointer, ArraySlice<LogFormat.Span>, RecoveredLog?) throws -> Bool
     ) throws -> (log: WriteAheadLog, kept: Bool) {
         var header = LogFormat.Header(identity: identity, salt: 0, baseSequence: checkpointed)
         guard fileSystem.fileExists(at: path) else {
@@ -129,15 +131,23 @@ final class WriteAheadLog: @unchecked Sendable {
             if size >= UInt64(LogFormat.headerSize),
                let found = try file.withBytes(at: 0, count: LogFormat.headerSize, { LogFormat.Header.decode($0, identity: identity) }) {
                 let bodySize = try checkedBodySize(size, path: path)
-                try file.withBytes(at: UInt64(LogFormat.headerSize), count: bodySize) { body in
+                func recover(_ body: UnsafeRawBufferPointer, _ mapped: RecoveredLog?) throws {
                     let run = LogFormat.scanRun(body, header: found)
                     // Records the trees already hold must be a prefix, and what follows must start
                     // right after the trees' sequence; otherwise the log is not this state's.
                     let newer = run.spans.drop { $0.sequence <= checkpointed }
                     guard let first = newer.first, first.sequence == checkpointed &+ 1, let last = newer.last else { return }
-                    let kept = try replay(found, body, newer)
+                    let kept = try replay(found, body, newer, mapped)
                     // Only a chained log is appended to (an unchained one cannot tell a stale tail).
                     if kept, found.version == LogFormat.version { continued = (found, run, last.sequence) }
+                }
+                // Read in place where the file is mapped (uncounted, like a reader's pages: the
+                // recovered values keep reading it); otherwise through `withBytes`.
+                if let mapping = file.mappedBytes(covering: size),
+                   let mapped = RecoveredLog(mapping: mapping, from: LogFormat.headerSize), mapped.body.count == bodySize {
+                    try recover(mapped.body, mapped)
+                } else {
+                    try file.withBytes(at: UInt64(LogFormat.headerSize), count: bodySize) { try recover($0, nil) }
                 }
                 // Remembered so that the next salt differs from the one on disk.
                 header.salt = found.salt
@@ -225,6 +235,18 @@ final class WriteAheadLog: @unchecked Sendable {
         lastWritten = base
         syncedThrough = max(syncedThrough, base)
         gatherWindowCloses = nil
+        pthread_cond_broadcast(synced)
+    }
+
+    /// After a checkpoint that holds every record through `base`, when the log may not start over
+    /// (values are still read from its records, see `RecoveredLog`): the records stay, new ones
+    /// follow them, and waiters for records through `base` are released (the trees hold them).
+    /// Recovery skips the records the trees hold, as it does after a crash before a reset.
+    func keepAfterCheckpoint(base: UInt64) throws {
+        lock()
+        defer { unlock() }
+        if let failure { throw failure }
+        syncedThrough = max(syncedThrough, base)
         pthread_cond_broadcast(synced)
     }
 

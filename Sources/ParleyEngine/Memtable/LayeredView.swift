@@ -48,11 +48,7 @@ struct LayeredView {
         guard !layer.trees.isEmpty, let overlay = layer.trees[tree] else { return nil }
         if exists == nil { exists = overlay.exists }
         if exists == false { throw EngineError.treeNotFound(name: tree) }
-        switch overlay.entries.get(key) {
-        case .put(let value)?: return .some(value)
-        case .tombstone?: return .some(nil)
-        case nil: break
-        }
+        if let value = overlay.entries.get(key) { return .some(value.bytes) }
         return overlay.hidesBelow ? .some(nil) : nil
     }
 

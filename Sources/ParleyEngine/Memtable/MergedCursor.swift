@@ -113,7 +113,7 @@ public final class MergedCursor {
                 currentEntry = nil
                 return nil
             }
-            if case .put(let bytes) = value {
+            if let bytes = value.bytes {
                 currentEntry = (key, bytes)
                 return currentEntry
             }

@@ -16,7 +16,21 @@ import CParleySupport
 /// What the memtable holds for a key: a value, or a tombstone hiding older versions.
 enum MemValue: Equatable, Sendable {
     case put(Bytes)
+    /// A value recovery left in the log (see `LoggedValue`).
+    case logged(LoggedValue)
     case tombstone
+
+    /// The value; nil for a tombstone.
+    var bytes: Bytes? {
+        switch self {
+        case .put(let bytes): return bytes
+        case .logged(let value): return value.bytes
+        case .tombstone: return nil
+        }
+    }
+
+    /// Equal when both are tombstones or both hold the same bytes, wherever they are kept.
+    static func == (lhs: MemValue, rhs: MemValue) -> Bool { lhs.bytes == rhs.bytes }
 }
 
 /// A node of a `PersistentMap`: a leaf (keys and their values) or a branch (children and the
@@ -79,8 +93,14 @@ struct PersistentMap: Sendable {
     /// A byte array's storage: a 32-byte header and its capacity (which may exceed its count), plus
     /// malloc's chunk header and rounding to 16 bytes (16 on average). An empty array allocates nothing.
     static func storageCost(_ bytes: Bytes) -> Int { bytes.capacity == 0 ? 0 : 48 + bytes.capacity }
+    /// A logged value is counted as its copy would be: its bytes are mapped memory that reading
+    /// it keeps resident, and the budget's checkpoints are what let the log start over.
     static func storageCost(_ value: MemValue) -> Int {
-        if case .put(let bytes) = value { return storageCost(bytes) } else { return 0 }
+        switch value {
+        case .put(let bytes): return storageCost(bytes)
+        case .logged(let value): return 48 + value.count
+        case .tombstone: return 0
+        }
     }
     /// A node: its object (a 16-byte header and three references, in a 48-byte chunk) and its
     /// arrays' storage (8 bytes a slot, at their capacity). Its keys' and values' own storage is
