@@ -112,6 +112,8 @@ final class RecoveredLayerBuilderTests: XCTestCase {
                 body.append(contentsOf: payload)
             }
             let slotBits = [0, 1, 2, 3, RecoveredLayerBuilder.defaultSlotBits][round % 5]
+            // Every third round drops a tree's table after a window of one to three writes.
+            let tallyWindow = round % 3 == 0 ? 1 + (round / 3) % 3 : RecoveredLayerBuilder.defaultTallyWindow
             // Odd rounds split the records between two workers, each with its own snapshot below;
             // some of them defer a tree range-deleted in the later half to a replay of the whole log.
             let workers = 1 + round % 2
@@ -122,14 +124,14 @@ final class RecoveredLayerBuilderTests: XCTestCase {
             let layer = try body.withUnsafeBytes {
                 try Engine.recoveredLayer(
                     body: $0, spans: spans[...], openBase: { try storage.beginRead() }, logPath: "/db-wal", slotBits: slotBits,
-                    workers: workers, minimumRecords: 0)
+                    tallyWindow: tallyWindow, workers: workers, minimumRecords: 0)
             }
             XCTAssertEqual(layer.lastSequence, spans.last?.sequence)
             let base = try storage.beginRead()
             defer { base.close() }
             let view = LayeredView(layers: [layer], base: base)
             for tree in trees {
-                let context = "round \(round) (slot bits \(slotBits), \(workers) workers), tree \(tree)"
+                let context = "round \(round) (slot bits \(slotBits), window \(tallyWindow), \(workers) workers), tree \(tree)"
                 XCTAssertEqual(try view.treeExists(tree), model[tree] != nil, context)
                 guard let expected = model[tree] else { continue }
                 var found: [(Bytes, Bytes)] = []

@@ -67,15 +67,20 @@ public final class Engine: @unchecked Sendable {
                 path: logPath(for: path), fileSystem: fileSystem, identity: storage.identity,
                 checkpointed: storage.logSequence, preallocate: options.logPreallocation,
                 growthStep: options.logGrowthStep
-            ) { header, body, spans, mapped in
+            ) { header, body, spans, checking, mapped in
                 guard header.version == LogFormat.version else {
-                    try writeUnchained(body: body, spans: spans, into: storage, logPath: logPath(for: path))
-                    return false
+                    var check = checking.check
+                    let valid = check.validPrefix(spans, of: body, after: checking.previous)
+                    try writeUnchained(body: body, spans: spans.prefix(valid), into: storage, logPath: logPath(for: path))
+                    return (false, valid)
                 }
-                recovered = try recoveredLayer(
-                    body: body, spans: spans, openBase: { try storage.beginRead() }, logPath: logPath(for: path), valuesIn: mapped)
+                let (layer, valid) = try recoveredLayer(
+                    body: body, spans: spans, checking: checking, openBase: { try storage.beginRead() }, logPath: logPath(for: path),
+                    valuesIn: mapped)
+                guard valid > 0 else { return (false, 0) }
+                recovered = layer
                 recoveredLog = mapped
-                return true
+                return (true, valid)
             }
             // A kept log continues after its records, which the memtable now holds; otherwise the
             // trees hold everything and the log starts again.

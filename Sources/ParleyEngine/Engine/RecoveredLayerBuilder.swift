@@ -38,24 +38,40 @@ struct RecoveredLayerBuilder {
     /// before the entry is read: most new keys then never touch an old entry (a cache miss).
     private var latest: [[Slot]] = []
     private let slotBits: Int
+    /// Per tree, writes that looked their key up in the table since the last tally, and those that
+    /// found it. A tree whose keys are written once each (a chat log's messages and their
+    /// locators) gains nothing from the table and pays a cache miss per write for it (the log
+    /// streaming through evicts it): after `tallyWindow` writes finding fewer than one in
+    /// `keepRatio`, its table goes and its writes are appended (the sort drops older writes).
+    private var lookups: [Int] = []
+    private var found: [Int] = []
+    private var tableDropped: [Bool] = []
+    private let tallyWindow: Int
+    static let keepRatio = 16
     /// Each write's place in the log, newer writes higher (`firstPosition` onwards).
     private var written: Int
     private var last = -1
     /// Raw names of the trees whose replay needs the records before this builder's (see above).
     private(set) var deferred: [Bytes] = []
+    /// Set when an operation named a tree with a name that is not valid UTF-8 (its record is not
+    /// well formed; recovery checks this after each record it has not checked before).
+    private(set) var sawInvalidName = false
 
     /// 4,096 slots: a chat log's keys come back after a few hundred other writes at most.
     static let defaultSlotBits = 12
+    static let defaultTallyWindow = 4096
 
     /// A builder of the records from the log's first on (`firstPosition` 0, `seesEarlierRecords`),
     /// or of a later part whose positions must all be above the earlier part's.
     init(
         openBase: @escaping () throws -> ReadTransaction, body: UnsafeRawBufferPointer, slotBits: Int = defaultSlotBits,
-        firstPosition: Int = 0, seesEarlierRecords: Bool = true, owns: @escaping (Bytes) -> Bool = { _ in true }
+        firstPosition: Int = 0, seesEarlierRecords: Bool = true, tallyWindow: Int = defaultTallyWindow,
+        owns: @escaping (Bytes) -> Bool = { _ in true }
     ) {
         self.openBase = openBase
         self.body = body
         self.slotBits = max(0, min(slotBits, 20))
+        self.tallyWindow = max(1, tallyWindow)
         self.written = firstPosition
         self.seesEarlierRecords = seesEarlierRecords
         self.owns = owns
@@ -75,6 +91,7 @@ struct RecoveredLayerBuilder {
             last = i
             return i
         }
+        if !LogOperation.ValidNames.isValid(name) { sawInvalidName = true }
         let raw = Bytes(name)
         names.append(raw)
         owned.append(owns(raw))
@@ -82,6 +99,9 @@ struct RecoveredLayerBuilder {
         overlays.append(TreeOverlay())
         unsorted.append([])
         latest.append([])
+        lookups.append(0)
+        found.append(0)
+        tableDropped.append(false)
         last = names.count - 1
         return last
     }
@@ -100,6 +120,13 @@ struct RecoveredLayerBuilder {
         let value = tombstone ? -1 : offset(of: operation.value)
         let valueCount = tombstone ? 0 : operation.value.count
         written += 1
+        if !tableDropped[i] { tally(i) }
+        guard !tableDropped[i] else {
+            unsorted[i].append(BodyEntry(
+                prefix: prefix, key: offset(of: key), keyCount: key.count, value: value, valueCount: valueCount, position: written,
+                bornByInsert: inserted))
+            return
+        }
         if latest[i].isEmpty { latest[i] = Array(repeating: Slot(index: -1, hash: 0), count: 1 << slotBits) }
         let hash = prefix.hash(count: key.count)
         let slot = self.slot(hash)
@@ -107,6 +134,7 @@ struct RecoveredLayerBuilder {
         // Equal prefixes and lengths make keys of up to 24 bytes equal; longer ones are compared.
         if found >= 0, latest[i][slot].hash == hash, unsorted[i][found].prefix == prefix, unsorted[i][found].keyCount == key.count,
            key.count <= BodyEntry.Prefix.width || compareBytes(unsorted[i][found].key(in: body), key) == 0 {
+            self.found[i] += 1
             if tombstone && unsorted[i][found].bornByInsert {
                 // The entry's writes are consecutive writes of the key (a later one would have
                 // found it here), from an insert (absent before) to this delete (absent after):
@@ -123,6 +151,20 @@ struct RecoveredLayerBuilder {
         unsorted[i].append(BodyEntry(
             prefix: prefix, key: offset(of: key), keyCount: key.count, value: value, valueCount: valueCount, position: written,
             bornByInsert: inserted))
+    }
+
+    /// Counts a lookup of tree `i`'s table about to be made, first dropping the table at the end
+    /// of a window in which too few writes found their key.
+    private mutating func tally(_ i: Int) {
+        if lookups[i] >= tallyWindow {
+            if found[i] * Self.keepRatio < lookups[i] {
+                tableDropped[i] = true
+                latest[i] = []
+            }
+            lookups[i] = 0
+            found[i] = 0
+        }
+        lookups[i] += 1
     }
 
     private func slot(_ hash: UInt64) -> Int {
@@ -198,7 +240,7 @@ struct RecoveredLayerBuilder {
     mutating func takeTrees() -> [CollectedTree] {
         var trees: [CollectedTree] = []
         for i in names.indices where owned[i] {
-            trees.append(CollectedTree(raw: names[i], name: strings[i], overlay: overlays[i], entries: unsorted[i]))
+            trees.append(CollectedTree(raw: names[i], name: strings[i], overlay: overlays[i], parts: [unsorted[i]]))
         }
         names = []
         strings = []
@@ -206,25 +248,31 @@ struct RecoveredLayerBuilder {
         overlays = []
         unsorted = []
         latest = []
+        lookups = []
+        found = []
+        tableDropped = []
         last = -1
         return trees
     }
 }
 
 /// A tree's part of the log as a builder collected it: the overlay so far, and the entries
-/// written since its map was last brought up to date (offsets into the log body, with positions).
+/// written since its map was last brought up to date (offsets into the log body, with positions),
+/// in parts in log order: one per builder, joined without copying (`RecoveredTrees` makes them one
+/// list, on the thread that sorts it).
 struct CollectedTree {
     var raw: Bytes
     var name: String
     var overlay: TreeOverlay
-    var entries: [BodyEntry]
+    var parts: [[BodyEntry]]
 
-    /// `earlier`'s trees followed by `later`'s, collected from the records right after them
-    /// (every position in `later` above every one in `earlier`), as one builder would have
-    /// collected both parts. A tree `later` created or dropped is `later`'s alone; otherwise its
-    /// entries follow `earlier`'s and its count change adds to theirs.
-    static func joined(_ earlier: [CollectedTree], _ later: [CollectedTree]) -> [CollectedTree] {
-        var trees = earlier
+    var count: Int { parts.reduce(0) { $0 + $1.count } }
+
+    /// Adds `later`'s trees to `trees`, collected from the records right before them (every
+    /// position in `later` above every one in `trees`), as one builder would have collected both
+    /// parts. A tree `later` created or dropped is `later`'s alone; otherwise its entries follow
+    /// the earlier ones and its count change adds to theirs.
+    static func join(_ later: [CollectedTree], into trees: inout [CollectedTree]) {
         var indices: [Bytes: Int] = [:]
         for (i, tree) in trees.enumerated() { indices[tree.raw] = i }
         for tree in later {
@@ -241,21 +289,18 @@ struct CollectedTree {
             // created or dropped (it defers the others): this one's map is empty.
             assert(tree.overlay.entries.isEmptyMap, "a later part's tree that hides nothing below has no settled entries")
             trees[i].overlay.countDelta += tree.overlay.countDelta
-            trees[i].entries.append(contentsOf: tree.entries)
+            trees[i].parts.append(contentsOf: tree.parts)
         }
-        return trees
     }
 
-    /// `trees` with those of `replacements` (replayed over the whole log) in place of the trees of
-    /// the same names.
-    static func replacing(_ trees: [CollectedTree], with replacements: [CollectedTree]) -> [CollectedTree] {
-        var result = trees
+    /// Puts `replacements` (trees replayed over the whole log) in place of the trees of the same
+    /// names in `trees`.
+    static func replace(_ trees: inout [CollectedTree], with replacements: [CollectedTree]) {
         var indices: [Bytes: Int] = [:]
-        for (i, tree) in result.enumerated() { indices[tree.raw] = i }
+        for (i, tree) in trees.enumerated() { indices[tree.raw] = i }
         for tree in replacements {
-            if let i = indices[tree.raw] { result[i] = tree } else { result.append(tree) }
+            if let i = indices[tree.raw] { trees[i] = tree } else { trees.append(tree) }
         }
-        return result
     }
 }
 

@@ -31,27 +31,33 @@ enum RecoveredTrees {
         let mapped = mapped.flatMap { $0.body.baseAddress == body.baseAddress && $0.body.count == body.count ? $0 : nil }
         // Moved out of the trees, so that the lists are sorted and the maps changed in place (no
         // other reference makes them copy first).
+        let pieces = UnsafeMutableBufferPointer<[[BodyEntry]]>.allocate(capacity: trees.count)
         let lists = UnsafeMutableBufferPointer<[BodyEntry]>.allocate(capacity: trees.count)
+        lists.initialize(repeating: [])
         let overlays = UnsafeMutableBufferPointer<TreeOverlay>.allocate(capacity: trees.count)
         var names: [String] = []
+        var counts: [Int] = []
         for i in trees.indices {
-            lists.initializeElement(at: i, to: trees[i].entries)
+            pieces.initializeElement(at: i, to: trees[i].parts)
             overlays.initializeElement(at: i, to: trees[i].overlay)
             names.append(trees[i].name)
+            counts.append(trees[i].count)
         }
         trees = []
+        defer { pieces.deinitialize().deallocate() }
         defer { lists.deinitialize().deallocate() }
         defer { overlays.deinitialize().deallocate() }
         let newest = UnsafeMutableBufferPointer<[Int]>.allocate(capacity: names.count)
         newest.initialize(repeating: [])
         defer { newest.deinitialize().deallocate() }
-        let work = Work(lists: lists, overlays: overlays, newest: newest, body: body, mapped: mapped)
-        let split = shares(of: lists.map(\.count), threads: threads)
+        let work = Work(pieces: pieces, lists: lists, overlays: overlays, newest: newest, body: body, mapped: mapped)
+        let split = shares(of: counts, threads: threads)
 
         // Sorted, and reduced to the newest write of each key, each tree by one thread. A tree
         // whose map already holds entries (a range delete settled it) takes its writes one by one.
         DispatchQueue.concurrentPerform(iterations: split.count) { thread in
             for i in split[thread] {
+                work.lists[i] = work.joinedPieces(i)
                 guard work.overlays[i].entries.isEmptyMap else {
                     settle(&work.lists[i], into: &work.overlays[i], body: work.body)
                     continue
@@ -186,11 +192,24 @@ enum RecoveredTrees {
 /// What `RecoveredTrees.layer` hands to its threads: the body stays mapped, and each tree's list,
 /// overlay and newest writes are changed by one thread at a time, with a join between phases.
 private struct Work: @unchecked Sendable {
+    /// Each tree's entries as collected, in parts; made one list (`lists`) before it is sorted.
+    let pieces: UnsafeMutableBufferPointer<[[BodyEntry]]>
     let lists: UnsafeMutableBufferPointer<[BodyEntry]>
     let overlays: UnsafeMutableBufferPointer<TreeOverlay>
     let newest: UnsafeMutableBufferPointer<[Int]>
     let body: UnsafeRawBufferPointer
     let mapped: RecoveredLog?
+
+    /// Tree `i`'s parts as one list, taken out of `pieces` (a single part is moved, not copied).
+    func joinedPieces(_ i: Int) -> [BodyEntry] {
+        var parts = pieces[i]
+        pieces[i] = []
+        if parts.count == 1 { return parts.removeLast() }
+        var joined: [BodyEntry] = []
+        joined.reserveCapacity(parts.reduce(0) { $0 + $1.count })
+        for part in parts { joined.append(contentsOf: part) }
+        return joined
+    }
 }
 
 /// The copies of every tree's newest writes: tree `i`'s `rank`th key in order at

@@ -158,17 +158,46 @@ public enum LogOperation: Equatable, Sendable {
     /// True when `payload` decodes: every opcode known, every length within it, every tree name
     /// valid UTF-8 of at least one byte.
     static func isWellFormed(_ payload: UnsafeRawBufferPointer) -> Bool {
+        var names = ValidNames()
+        return isWellFormed(payload, knownNames: &names)
+    }
+
+    /// `isWellFormed`, with the names already found valid (in earlier records too) in `knownNames`:
+    /// a log names few trees, over and over, and each is validated once.
+    static func isWellFormed(_ payload: UnsafeRawBufferPointer, knownNames: inout ValidNames) -> Bool {
         var namesValid = true
-        // A record names few trees, over and over: each distinct name is validated once.
-        var lastValid: UnsafeRawBufferPointer?
         let structured = forEach(payload) { fields in
-            if let lastValid, lastValid.elementsEqual(fields.tree) { return }
-            // ASCII (every name the chat store uses) is valid UTF-8 without building a String.
-            if namesValid, !fields.tree.allSatisfy({ $0 < 0x80 }), String(validating: fields.tree, as: UTF8.self) == nil {
-                namesValid = false
-            }
-            lastValid = fields.tree
+            guard namesValid, !knownNames.contains(fields.tree) else { return }
+            if ValidNames.isValid(fields.tree) { knownNames.insert(fields.tree) } else { namesValid = false }
         }
         return structured && namesValid
+    }
+
+    /// A few tree names found to be valid UTF-8.
+    struct ValidNames {
+        /// Beyond this many, a new name replaces the oldest.
+        static let capacity = 16
+        private var names: [Bytes] = []
+        private var next = 0
+
+        /// Whether `name` is valid UTF-8 of at least one byte.
+        static func isValid(_ name: UnsafeRawBufferPointer) -> Bool {
+            // ASCII (every name the chat store uses) is valid UTF-8 without building a String.
+            !name.isEmpty && (name.allSatisfy { $0 < 0x80 } || String(validating: name, as: UTF8.self) != nil)
+        }
+
+        func contains(_ name: UnsafeRawBufferPointer) -> Bool {
+            for known in names where known.count == name.count && compareBytes(known, name) == 0 { return true }
+            return false
+        }
+
+        mutating func insert(_ name: UnsafeRawBufferPointer) {
+            if names.count < Self.capacity {
+                names.append(Bytes(name))
+            } else {
+                names[next] = Bytes(name)
+                next = (next + 1) % Self.capacity
+            }
+        }
     }
 }

@@ -104,18 +104,21 @@ final class WriteAheadLog: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    /// Opens the log beside a database and hands its valid records after `checkpointed` to
-    /// `replay` (header, log body, the records' spans in it, and the body as a `RecoveredLog` when
-    /// the file is mapped, which values may keep reading from), which returns true when it kept them
-    /// in memory (the memtable) and false when it wrote them into the trees. Kept records stay in
-    /// the log, which continues after them: same salt, the chain from the last one, the next
-    /// sequence. Otherwise the log starts again empty (the caller resets it). A missing log is not
-    /// created here (the first record creates it); a log whose header is torn or belongs to another
-    /// database holds nothing. Nothing is written or synced.
+    /// Opens the log beside a database and hands its records after `checkpointed` to `replay`
+    /// (header, log body, the records' frames in it, what to check them with, and the body as a
+    /// `RecoveredLog` when the file is mapped, which values may keep reading from). `replay` checks
+    /// the records as it goes (CRC and form, `LogFormat.RecordCheck`) and returns how many are valid
+    /// from the first (the run ends there), and whether it kept them in memory (the memtable) or
+    /// wrote them into the trees. Kept records stay in the log, which continues after them: same
+    /// salt, the chain from the last one, the next sequence. Otherwise the log starts again empty
+    /// (the caller resets it). A missing log is not created here (the first record creates it); a
+    /// log whose header is torn or belongs to another database holds nothing. Nothing is written or
+    /// synced.
     static func open(
         path: String, fileSystem: any FileSystem, identity: Bytes, checkpointed: UInt64,
         preallocate: UInt64, growthStep: UInt64,
-        replay: (LogFormat.Header, UnsafeRawBufferPointer, ArraySlice<LogFormat.Span>, RecoveredLog?) throws -> Bool
+        replay: (LogFormat.Header, UnsafeRawBufferPointer, ArraySlice<LogFormat.Span>, Engine.RecordsToCheck, RecoveredLog?) throws
+            -> (kept: Bool, valid: Int)
     ) throws -> (log: WriteAheadLog, kept: Bool) {
         var header = LogFormat.Header(identity: identity, salt: 0, baseSequence: checkpointed)
         guard fileSystem.fileExists(at: path) else {
@@ -132,14 +135,27 @@ final class WriteAheadLog: @unchecked Sendable {
                let found = try file.withBytes(at: 0, count: LogFormat.headerSize, { LogFormat.Header.decode($0, identity: identity) }) {
                 let bodySize = try checkedBodySize(size, path: path)
                 func recover(_ body: UnsafeRawBufferPointer, _ mapped: RecoveredLog?) throws {
-                    let run = LogFormat.scanRun(body, header: found)
-                    // Records the trees already hold must be a prefix, and what follows must start
-                    // right after the trees' sequence; otherwise the log is not this state's.
-                    let newer = run.spans.drop { $0.sequence <= checkpointed }
-                    guard let first = newer.first, first.sequence == checkpointed &+ 1, let last = newer.last else { return }
-                    let kept = try replay(found, body, newer, mapped)
+                    // One serial walk of the frames; the records' CRCs and payloads are checked by
+                    // the replay, spread over its workers.
+                    let frames = LogFormat.scanFrames(body, header: found)
+                    var check = LogFormat.RecordCheck(header: found)
+                    // Records the trees already hold (only after a crash between a checkpoint and
+                    // its reset, or while recovered values held the log) are checked here: the run
+                    // must reach past them.
+                    let older = frames.prefix { $0.sequence <= checkpointed }
+                    guard check.validPrefix(older, of: body, after: found.checksum) == older.count else { return }
+                    // What follows must start right after the trees' sequence; otherwise the log is
+                    // not this state's.
+                    let newer = frames[older.endIndex...]
+                    guard let first = newer.first, first.sequence == checkpointed &+ 1 else { return }
+                    let toCheck = Engine.RecordsToCheck(check: check, previous: older.last?.checksum ?? found.checksum)
+                    let (kept, valid) = try replay(found, body, newer, toCheck, mapped)
+                    guard valid > 0, valid <= newer.count else { return }
                     // Only a chained log is appended to (an unchained one cannot tell a stale tail).
-                    if kept, found.version == LogFormat.version { continued = (found, run, last.sequence) }
+                    if kept, found.version == LogFormat.version {
+                        let run = LogFormat.run(frames[..<(older.endIndex + valid)], header: found)
+                        continued = (found, run, newer[newer.startIndex + valid - 1].sequence)
+                    }
                 }
                 // Read in place where the file is mapped (uncounted, like a reader's pages: the
                 // recovered values keep reading it); otherwise through `withBytes`.
