@@ -112,9 +112,10 @@ extension Engine {
         results[0] = nil
         results[1] = nil
         var earlier = try (consume first).get()
-        let later = try (consume second).get()
         let earlierCount = middle - spans.startIndex
+        // A run that ends in the earlier half owes nothing to the later one, not even its errors.
         guard earlier.valid == earlierCount else { return try validPrefix(earlier.valid) }
+        let later = try (consume second).get()
         guard later.valid == spans.endIndex - middle else { return try validPrefix(earlierCount + later.valid) }
         var trees = earlier.trees
         earlier.trees = []

@@ -389,7 +389,8 @@ public final class Engine: @unchecked Sendable {
     /// The integrity walk over the B+trees (the memtable is checked by the model tests).
     public func checkIntegrity() throws -> IntegrityReport { try storage.checkIntegrity() }
 
-    /// Bytes of log records since the last checkpoint.
+    /// Bytes of log records since the log last started over: at a checkpoint, unless values a
+    /// recovery left in it were still held then (`LoggedValue`).
     public var logBytes: UInt64 { log.usedBytes }
 
     /// Heap bytes the memtable holds, active and frozen layers together.
