@@ -150,27 +150,6 @@ enum LogFormat {
         return run(frames[..<valid], header: header)
     }
 
-    /// The frames of the records in `body` from sequence `header.baseSequence + 1`, up to the
-    /// first whose length leaves the body or whose sequence is not the next: each record's place
-    /// and stored CRC, neither the CRC nor the payload checked (`RecordCheck` does that). One read
-    /// of 16 bytes per record, so that the checks can be spread over threads.
-    static func scanFrames(_ body: UnsafeRawBufferPointer, header: Header) -> [Span] {
-        var spans: [Span] = []
-        var offset = 0
-        var expected = header.baseSequence &+ 1
-        while body.count - offset >= recordHeaderSize {
-            let length = Int(body.loadLE(UInt32.self, at: offset))
-            let checksum = body.loadLE(UInt32.self, at: offset + 4)
-            let sequence = body.loadLE(UInt64.self, at: offset + 8)
-            guard length <= maximumPayload, length <= body.count - offset - recordHeaderSize, sequence == expected else { break }
-            let range = (offset + recordHeaderSize)..<(offset + recordHeaderSize + length)
-            spans.append(Span(sequence: sequence, payload: range, checksum: checksum))
-            offset = range.upperBound
-            expected &+= 1
-        }
-        return spans
-    }
-
     /// The run of `spans`, frames of `header`'s log found valid from the first: its length and
     /// the CRC the next record must chain to.
     static func run(_ spans: ArraySlice<Span>, header: Header) -> Run {
