@@ -177,14 +177,6 @@ enum LogFormat {
             return recordChecksum(previous: chained ? previous : nil, salt: salt, sequence: span.sequence, payload: payload) == span.checksum
         }
 
-        /// Whether the name of a tree is valid UTF-8 of at least one byte.
-        mutating func nameIsValid(_ name: UnsafeRawBufferPointer) -> Bool {
-            if names.contains(name) { return true }
-            guard LogOperation.ValidNames.isValid(name) else { return false }
-            names.insert(name)
-            return true
-        }
-
         /// How many of `spans` are valid from the first, the first chained to `previous`.
         mutating func validPrefix(_ spans: ArraySlice<Span>, of body: UnsafeRawBufferPointer, after previous: UInt32) -> Int {
             var chain = previous

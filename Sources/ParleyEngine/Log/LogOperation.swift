@@ -156,14 +156,8 @@ public enum LogOperation: Equatable, Sendable {
     }
 
     /// True when `payload` decodes: every opcode known, every length within it, every tree name
-    /// valid UTF-8 of at least one byte.
-    static func isWellFormed(_ payload: UnsafeRawBufferPointer) -> Bool {
-        var names = ValidNames()
-        return isWellFormed(payload, knownNames: &names)
-    }
-
-    /// `isWellFormed`, with the names already found valid (in earlier records too) in `knownNames`:
-    /// a log names few trees, over and over, and each is validated once.
+    /// valid UTF-8 of at least one byte. Names already found valid (in earlier records too) are in
+    /// `knownNames`: a log names few trees, over and over, and each is validated once.
     static func isWellFormed(_ payload: UnsafeRawBufferPointer, knownNames: inout ValidNames) -> Bool {
         var namesValid = true
         let structured = forEach(payload) { fields in
