@@ -49,6 +49,9 @@ enum Overflow {
         }
     }
 
+    /// Chains up to this many pages are checked for a cycle by a linear scan.
+    static let linearCycleCheckLimit = 16
+
     private static func walkChain(
         first: PageID, length: UInt32, pageSize: Int,
         withPage: (PageID, (UnsafeRawBufferPointer) throws -> Void) throws -> Void,
@@ -60,11 +63,22 @@ enum Overflow {
         let per = capacity(pageSize: pageSize)
         let expected = pagesNeeded(length: Int(length), pageSize: pageSize)
         var ids: [PageID] = []
+        ids.reserveCapacity(expected)
+        // A page met twice would be read (and freed) twice. Short chains, nearly all of them, are
+        // checked by scanning the ids so far, with no set to allocate and hash per read; a set
+        // takes over past `linearCycleCheckLimit` pages.
         var seen = Set<PageID>()
         var id = first
         var remaining = Int(length)
         for index in 0..<expected {
-            guard seen.insert(id).inserted else { throw EngineError.corruptPage(page: id, reason: "overflow chain has a cycle") }
+            let repeated: Bool
+            if ids.count < linearCycleCheckLimit {
+                repeated = ids.contains(id)
+            } else {
+                if seen.isEmpty { seen = Set(ids) }
+                repeated = !seen.insert(id).inserted
+            }
+            guard !repeated else { throw EngineError.corruptPage(page: id, reason: "overflow chain has a cycle") }
             ids.append(id)
             var next: PageID = 0
             try withPage(id) { page in
