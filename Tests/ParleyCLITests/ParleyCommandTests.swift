@@ -33,7 +33,7 @@ final class ParleyCommandTests: XCTestCase {
         try process.run()
         if let input { inPipe.fileHandleForWriting.write(Data(input.utf8)) }
         try inPipe.fileHandleForWriting.close()
-        let errData = Locked(Data())
+        let errData = SharedLocked(Data())
         let reader = Thread { errData.value = errPipe.fileHandleForReading.readDataToEndOfFile() }
         reader.start()
         let outData = outPipe.fileHandleForReading.readDataToEndOfFile()
@@ -198,7 +198,7 @@ final class ParleyCommandTests: XCTestCase {
 }
 
 /// A value shared with a reader thread.
-final class Locked<Value>: @unchecked Sendable {
+final class SharedLocked<Value>: @unchecked Sendable {
     private let lock = NSLock()
     private var stored: Value
     init(_ value: Value) { stored = value }

@@ -4,8 +4,8 @@ import XCTest
 /// The checkpoint preparation is told why a checkpoint runs: the chat store leaves some sealing
 /// for later only in checkpoints the engine started itself.
 final class CheckpointOriginTests: XCTestCase {
-    private func recordOrigins(_ engine: Engine) -> Locked<[CheckpointOrigin]> {
-        let origins = Locked<[CheckpointOrigin]>([])
+    private func recordOrigins(_ engine: Engine) -> SharedLocked<[CheckpointOrigin]> {
+        let origins = SharedLocked<[CheckpointOrigin]>([])
         engine.setCheckpointPreparation { origin in origins.withLock { $0.append(origin) } }
         return origins
     }

@@ -76,7 +76,7 @@ final class EngineTests: XCTestCase {
         let directory = try temporaryDirectory(self)
         let engine = try Engine.open(path: directory + "/g.parley", options: testOptions(.full, background: true))
         _ = try engine.write { try $0.createTree("t") }
-        let failures = Locked<[String]>([])
+        let failures = SharedLocked<[String]>([])
         DispatchQueue.concurrentPerform(iterations: 4) { thread in
             for i in 0..<100 {
                 do {

@@ -131,8 +131,8 @@ final class GroupCommitTests: XCTestCase {
             _ = try engine.write { try $0.createTree("t") }
             let crashes = trial % 4 != 3
             if crashes { disk.crash(afterOperations: 10 + Int(random.next() % 400)) }
-            let acknowledged = Locked<[[Int]]>(Array(repeating: [], count: threads))
-            let unexpected = Locked<[String]>([])
+            let acknowledged = SharedLocked<[[Int]]>(Array(repeating: [], count: threads))
+            let unexpected = SharedLocked<[String]>([])
             DispatchQueue.concurrentPerform(iterations: threads) { thread in
                 for i in 0..<perThread {
                     do {
@@ -181,8 +181,8 @@ final class GroupCommitTests: XCTestCase {
         let fs = SlowSyncFileSystem(base: SimulatedFileSystem(), microseconds: 30_000)
         let engine = try Engine.open(path: "/db", options: testOptions(.full), fileSystem: fs)
         _ = try engine.write { try $0.createTree("t") }
-        let failures = Locked<[String]>([])
-        let crowdEnd = Locked<(sequence: UInt64, syncs: UInt64, windows: UInt64)>((0, 0, 0))
+        let failures = SharedLocked<[String]>([])
+        let crowdEnd = SharedLocked<(sequence: UInt64, syncs: UInt64, windows: UInt64)>((0, 0, 0))
         // On a thread of its own, so that a committer left waiting fails the test instead of
         // hanging it.
         let finished = expectation(description: "the crowd and then the lone committer finished")
@@ -232,8 +232,8 @@ final class GroupCommitTests: XCTestCase {
         _ = try engine.write { try $0.createTree("t") }
         let threads = 4
         let perThread = 40
-        let failures = Locked<[String]>([])
-        let committing = Locked(threads)
+        let failures = SharedLocked<[String]>([])
+        let committing = SharedLocked(threads)
         let finished = expectation(description: "committers and checkpoints finished")
         finished.expectedFulfillmentCount = 2
         Thread.detachNewThread {

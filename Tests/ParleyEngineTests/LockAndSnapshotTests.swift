@@ -72,7 +72,7 @@ final class LockAndSnapshotTests: XCTestCase {
             for key in keys { try txn.put("t", key, Array("0".utf8)) }
         }
         let commits = 150
-        let failures = Locked<[String]>([])
+        let failures = SharedLocked<[String]>([])
         let group = DispatchGroup()
         DispatchQueue.global().async(group: group) {
             do {

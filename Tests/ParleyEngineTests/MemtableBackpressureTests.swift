@@ -59,7 +59,7 @@ final class MemtableBackpressureTests: XCTestCase {
         let directory = try temporaryDirectory(self)
         let engine = try Engine.open(path: directory + "/b.parley", options: options(background: false))
         try engine.write { _ = try $0.createTree("t") }
-        let round = Locked(0)
+        let round = SharedLocked(0)
         engine.setCheckpointPreparation { [unowned engine] _ in
             let r = round.withLock { value -> Int in
                 value += 1

@@ -19,7 +19,7 @@ final class MemtableHandOffTests: XCTestCase {
             for key in keys { try txn.put("t", key, Array("0".utf8)) }
         }
         let commits = 300
-        let failures = Locked<[String]>([])
+        let failures = SharedLocked<[String]>([])
         let group = DispatchGroup()
         DispatchQueue.global().async(group: group) {
             do {

@@ -94,7 +94,7 @@ final class RegressionTests: XCTestCase {
         XCTAssertThrowsError(try engine.beginWrite())
         try txn.createTree("t")
         let done = expectation(description: "committed elsewhere")
-        let box = Locked<WriteTransaction?>(txn)
+        let box = SharedLocked<WriteTransaction?>(txn)
         Thread.detachNewThread {
             if let txn = box.withLock({ $0 }) { try? txn.commit() }
             done.fulfill()

@@ -206,8 +206,8 @@ final class ResidentPagesTests: XCTestCase {
         defer { file.close() }
         let posix = try XCTUnwrap(file as? PosixFile)
         let base = try mappingBase(of: file)
-        let mismatches = Locked(0)
-        let failures = Locked<[String]>([])
+        let mismatches = SharedLocked(0)
+        let failures = SharedLocked<[String]>([])
         DispatchQueue.concurrentPerform(iterations: 4) { thread in
             var generator = SeededRandom(seed: UInt64(100 + thread))
             for _ in 0..<3_000 {

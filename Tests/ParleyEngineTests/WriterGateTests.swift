@@ -15,7 +15,7 @@ final class WriterGateTests: XCTestCase {
         let counter = Counter()
         let threads = 6
         let rounds = 150
-        let failures = Locked<[String]>([])
+        let failures = SharedLocked<[String]>([])
         // On a thread of its own, so that a lost wake-up fails the test instead of hanging it.
         let finished = expectation(description: "every thread finished its rounds")
         Thread.detachNewThread {

@@ -18,8 +18,8 @@ final class ConcurrentReadTests: XCTestCase {
                 try chat.createConversation(NewConversation(participants: [users[i % 4], users[(i + 1) % 4]]))
             }
         }
-        let done = Locked(false)
-        let failures = Locked<[String]>([])
+        let done = SharedLocked(false)
+        let failures = SharedLocked<[String]>([])
         let readers = (0..<3).map { reader in
             Thread {
                 var rounds = 0

@@ -365,7 +365,7 @@ final class SnapshotSealingTests: XCTestCase {
                 model[id, default: []].append(try db.append(NewMessage(sender: "a", text: text(&rng)), to: id))
             }
         }
-        let appended = Locked<Message?>(nil)
+        let appended = SharedLocked<Message?>(nil)
         var calls = 0
         var committed = false
         try db.maintain(afterPlanningConversation: {

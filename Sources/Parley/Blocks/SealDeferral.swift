@@ -21,19 +21,24 @@ import ParleyEngine
 /// How many passes in a row each conversation has been left pending (only those left pending by
 /// the last pass). Used by one sealing pass at a time: checkpoints run one at a time.
 final class SealDeferralCounts: Sendable {
-    private let passes = Locked<[ConversationID: Int]>([:])
+    /// The dictionary sits in a struct of its own so that opening a store does not build the
+    /// dictionary's type: the Swift runtime would search every loaded image's conformances for
+    /// `ConversationID: Hashable` (BENCHMARKS.md, section *Open, second pass*). The first pass
+    /// that leaves a conversation pending does, on the checkpoint's thread.
+    private struct Passes { var waited: [ConversationID: Int] = [:] }
+    private let passes = Locked(Passes())
 
     /// A conversation is left pending at most this many automatic passes in a row.
     static let maximumPasses = 4
 
-    var current: [ConversationID: Int] { passes.withLock { $0 } }
+    var current: [ConversationID: Int] { passes.withLock { $0.waited } }
 
     /// Records the conversations a pass left pending; every other conversation starts again at 0.
     func record(deferred: Set<ConversationID>) {
         passes.withLock { passes in
             var next: [ConversationID: Int] = [:]
-            for id in deferred { next[id] = (passes[id] ?? 0) + 1 }
-            passes = next
+            for id in deferred { next[id] = (passes.waited[id] ?? 0) + 1 }
+            passes.waited = next
         }
     }
 }
