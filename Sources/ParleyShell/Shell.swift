@@ -71,7 +71,7 @@ public final class Shell {
         do {
             let result = try run(words: words)
             output(OutputFormatter.render(result, mode: mode, width: mode == .table ? width : nil))
-            if timer { errorOutput(String(format: "time: %.3f ms\n", (monotonicNow() - started) * 1000)) }
+            if timer { errorOutput("time: \(milliseconds(monotonicNow() - started)) ms\n") }
             return true
         } catch {
             errorOutput("error: \(Self.describe(error))\n")
@@ -154,6 +154,13 @@ final class ProgressLine: @unchecked Sendable {
         let rate = Double(count) / max(now - start, 0.001)
         write("\r\(label): \(count) (\(Int(rate))/s)\u{1B}[K")
     }
+}
+
+/// `seconds` as milliseconds with three decimals ("12.345"), for `.timer`.
+func milliseconds(_ seconds: Double) -> String {
+    let microseconds = Int((max(0, seconds) * 1_000_000).rounded())
+    let fraction = String(microseconds % 1000)
+    return "\(microseconds / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
 }
 
 func monotonicNow() -> Double {

@@ -163,8 +163,13 @@ final class ShellGoldenTests: XCTestCase {
 
         shell.timer = true
         XCTAssertTrue(shell.execute("count \(id)"))
-        XCTAssertTrue(err().hasPrefix("time: "))
+        let timing = err()
+        XCTAssertNotNil(timing.wholeMatch(of: /time: [0-9]+\.[0-9]{3} ms\n/), timing)
         shell.timer = false
+        XCTAssertEqual(milliseconds(0.0123456), "12.346")
+        XCTAssertEqual(milliseconds(2.5), "2500.000")
+        XCTAssertEqual(milliseconds(0.000_001_2), "0.001")
+        XCTAssertEqual(milliseconds(0), "0.000")
 
         shell.mode = .jsonl
         XCTAssertTrue(shell.execute(".check"))

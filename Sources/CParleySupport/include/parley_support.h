@@ -41,6 +41,9 @@ void parley_memtable_release(void);
 /// and is about to change it in place.
 void parley_memtable_acquire(void);
 
+/// Names the calling thread (the first 15 bytes of `name`), for tools that list threads.
+void parley_set_thread_name(const char *name);
+
 /// Asks the CPU to start loading the cache line at `address` (a hint: no fault, no effect on
 /// what a later read returns). Inline, so that a loop can issue it for an element it will read a
 /// few iterations later.
