@@ -52,8 +52,8 @@ extension BenchRun {
             probes.append(try MachineLimits.syncRate(directory: directory, .append, seconds: 0.25))
         }
         try connection.close()
-        log(String(format: "ingest-durable, 1 thread: ParleyDB %.0f, SQLite %.0f commits/s", Double(perRound * rounds) / parleyOne.seconds,
-                   Double(perRound * rounds) / sqliteOne.seconds))
+        log("ingest-durable, 1 thread: ParleyDB \(Format.fixed(Double(perRound * rounds) / parleyOne.seconds, 0)), "
+            + "SQLite \(Format.fixed(Double(perRound * rounds) / sqliteOne.seconds, 0)) commits/s")
 
         // Four threads: in each round, message i goes to thread i % 4, each thread in time order.
         let multi = generator.next(perRound * rounds)
@@ -85,8 +85,8 @@ extension BenchRun {
         }
         for connection in connections { try connection.close() }
         let total = perRound * rounds
-        log(String(format: "ingest-durable, %d threads: ParleyDB %.0f, SQLite %.0f commits/s", threads,
-                   Double(total) / parleyFour.seconds, Double(total) / sqliteFour.seconds))
+        log("ingest-durable, \(threads) threads: ParleyDB \(Format.fixed(Double(total) / parleyFour.seconds, 0)), "
+            + "SQLite \(Format.fixed(Double(total) / sqliteFour.seconds, 0)) commits/s")
         expectedMessages = generator.produced
 
         let disk = "the disk during this op: \(Format.number(median(probes))) fdatasync/s after a 4 KiB append (median of \(probes.count) probes between rounds, \(Format.number(probes.min() ?? 0)) to \(Format.number(probes.max() ?? 0)))"

@@ -38,7 +38,7 @@ extension BenchRun {
             left -= chunk.count
         }
         let transactional = Double(scale.transactionalMessages) / watch.seconds
-        log(String(format: "ParleyDB ingest-tx: %.0f messages/s", transactional))
+        log("ParleyDB ingest-tx: \(Format.fixed(transactional, 0)) messages/s")
         var batchWatch = Stopwatch()
         left = scale.batchedMessages
         while left > 0 {
@@ -83,7 +83,7 @@ extension BenchRun {
             left -= chunk.count
         }
         let transactional = Double(scale.transactionalMessages) / watch.seconds
-        log(String(format: "SQLite ingest-tx: %.0f messages/s", transactional))
+        log("SQLite ingest-tx: \(Format.fixed(transactional, 0)) messages/s")
         var batchWatch = Stopwatch()
         left = scale.batchedMessages
         while left > 0 {
@@ -124,8 +124,8 @@ extension BenchRun {
             report.add(ResultRow(
                 operation: "ingest-batch", name: "ingest-batch", unit: "messages/s", better: .higher,
                 parley: p.batchRate, sqlite: s.batchRate,
-                note: String(format: "%@ messages, 1,000 per transaction; the checkpoint owed at the end, timed apart: ParleyDB %.2f s, SQLite %.2f s",
-                             Format.grouped(Int64(scale.batchedMessages)), p.catchUpSeconds, s.catchUpSeconds)))
+                note: "\(Format.grouped(Int64(scale.batchedMessages))) messages, 1,000 per transaction; the checkpoint owed at the end, "
+                    + "timed apart: ParleyDB \(Format.fixed(p.catchUpSeconds, 2)) s, SQLite \(Format.fixed(s.catchUpSeconds, 2)) s"))
         }
         if isSelected("memory") {
             let budget = parley.memtableBudget

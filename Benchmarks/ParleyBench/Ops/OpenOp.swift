@@ -34,7 +34,7 @@ extension BenchRun {
                 cold[index].append(try childOpen(engine.0, path: engine.1, conversation: engine.2).ms)
             }
         }
-        let worst = residentAfter.max().map { String(format: "%.1f%%", $0 * 100) } ?? "unknown"
+        let worst = residentAfter.max().map { Format.fixed($0 * 100, 1) + "%" } ?? "unknown"
         func spread(_ runs: [[Double]]) -> String {
             "runs ParleyDB \(Format.number(runs[0].min() ?? .nan))–\(Format.number(runs[0].max() ?? .nan)) ms, SQLite \(Format.number(runs[1].min() ?? .nan))–\(Format.number(runs[1].max() ?? .nan)) ms"
         }

@@ -68,7 +68,7 @@ extension BenchRun {
             sqliteTotals.add(messages.count, messages.reduce(0) { $0 + $1.text.utf8.count })
         }
         record("range", "messages of a conversation (skewed) in a random one-hour window of its span; "
-               + String(format: "%.0f", Double(parleyTotals.rows) / Double(max(1, queries.count))) + " messages per query on average",
+               + Format.fixed(Double(parleyTotals.rows) / Double(max(1, queries.count)), 0) + " messages per query on average",
                parleyTimes, sqliteTimes, parleyTotals, sqliteTotals, cached)
     }
 
@@ -107,7 +107,7 @@ extension BenchRun {
         var sqlite = Residency()
 
         var note: String {
-            func percent(_ fraction: Double?) -> String { fraction.map { String(format: "%.0f%%", $0 * 100) } ?? "unknown" }
+            func percent(_ fraction: Double?) -> String { fraction.map { Format.fixed($0 * 100, 0) + "%" } ?? "unknown" }
             func describe(_ residency: Residency) -> String { "\(percent(residency.found)) → \(percent(residency.warmed))" }
             return "files read through before each engine's operations, share in the page cache before → after: ParleyDB "
                 + describe(parley) + ", SQLite " + describe(sqlite)
@@ -127,7 +127,7 @@ extension BenchRun {
         _ operation: String, _ note: String, _ parleyTimes: LatencyRecorder, _ sqliteTimes: LatencyRecorder,
         _ parleyTotals: QueryTotals, _ sqliteTotals: QueryTotals, _ cached: CachedAtStart
     ) {
-        log(String(format: "%@: ParleyDB %.0f/s, SQLite %.0f/s", operation, parleyTimes.rate, sqliteTimes.rate))
+        log("\(operation): ParleyDB \(Format.fixed(parleyTimes.rate, 0))/s, SQLite \(Format.fixed(sqliteTimes.rate, 0))/s")
         report.add(ResultRow(
             operation: operation, name: operation, unit: "queries/s", better: .higher, parley: parleyTimes.rate,
             sqlite: sqliteTimes.rate, parleyLatency: parleyTimes.latency, sqliteLatency: sqliteTimes.latency,

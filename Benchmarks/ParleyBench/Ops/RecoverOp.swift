@@ -50,7 +50,7 @@ extension BenchRun {
             } else {
                 report.fail("recover (\(engine.rawValue)): expected \(expectedMessages + appended) messages after the kill, found \(total)")
             }
-            log(String(format: "recover %@: %.1f ms after %@ of log", engine.rawValue, ms, Format.mebibytes(logBytes)))
+            log("recover \(engine.rawValue): \(Format.fixed(ms, 1)) ms after \(Format.mebibytes(logBytes)) of log")
             figures.append((ms, logBytes, appended))
         }
         report.add(ResultRow(

@@ -41,7 +41,7 @@ extension BenchRun {
         var note = "closed after a checkpoint; ParleyDB files: \(files(parley.directory)); SQLite files: \(files(directory + "/sqlite")); "
         note += "while open after its checkpoint ParleyDB's log file adds \(Format.mebibytes(logWhileOpen)) (preallocated). "
         note += "ParleyDB before its close: \(integrity.pageCount) pages, \(integrity.freePages) free (when a tenth or more is free, the close moves pages in use from the end of the file into free ones and cuts it); messages \(Format.mebibytes(Int64(stats.rawMessageBytes))) encoded, "
-        note += "\(Format.mebibytes(Int64(stats.storedMessageBytes))) stored (LZ4 \(String(format: "%.2f", stats.compressionRatio))×). "
+        note += "\(Format.mebibytes(Int64(stats.storedMessageBytes))) stored (LZ4 \(Format.fixed(stats.compressionRatio, 2))×). "
         note += "SQLite: \(pageCount) pages of \(pageSize) bytes, \(freePages) free"
         report.add(ResultRow(
             operation: "size", name: "size on disk (all files)", unit: "MiB", better: .lower,

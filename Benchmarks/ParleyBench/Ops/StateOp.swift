@@ -55,7 +55,7 @@ extension BenchRun {
                 start = end
             }
         }
-        log(String(format: "state: ParleyDB %.0f ops/s, SQLite %.0f ops/s", parleyTimes.rate, sqliteTimes.rate))
+        log("state: ParleyDB \(Format.fixed(parleyTimes.rate, 0)) ops/s, SQLite \(Format.fixed(sqliteTimes.rate, 0)) ops/s")
         report.add(ResultRow(
             operation: "state", name: "state", unit: "ops/s", better: .higher, parley: parleyTimes.rate, sqlite: sqliteTimes.rate,
             parleyLatency: parleyTimes.latency, sqliteLatency: sqliteTimes.latency,

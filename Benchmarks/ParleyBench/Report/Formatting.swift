@@ -1,18 +1,33 @@
 // Number formatting for the table: thousands separators for large figures, three significant
-// digits for small ones, and byte sizes in MiB.
+// digits for small ones, and byte sizes in MiB. Through the C library's printf rather than
+// Foundation's String(format:): the bench loads no Foundation, so a child process that opens a
+// database loads only what the engine and SQLite need (Benchmarks/README.md, "open").
 
-import Foundation
+import Glibc
 
 enum Format {
+    /// `value` printed by the C library with `format`, one double conversion (such as "%.2f").
+    static func printf(_ format: String, _ value: Double) -> String {
+        var buffer = [CChar](repeating: 0, count: 64)
+        let written = withVaList([value]) { arguments in
+            buffer.withUnsafeMutableBufferPointer { vsnprintf($0.baseAddress, $0.count, format, arguments) }
+        }
+        guard written >= 0 else { return "?" }
+        return String(decoding: buffer.prefix(min(Int(written), buffer.count - 1)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// `value` with `digits` digits after the point.
+    static func fixed(_ value: Double, _ digits: Int) -> String { printf("%.\(max(0, min(digits, 9)))f", value) }
+
     static func number(_ value: Double) -> String {
         guard value.isFinite else { return "-" }
         let magnitude = abs(value)
         if magnitude >= 1000 { return grouped(Int64(value.rounded())) }
-        if magnitude >= 100 { return String(format: "%.0f", value) }
-        if magnitude >= 10 { return String(format: "%.1f", value) }
-        if magnitude >= 1 { return String(format: "%.2f", value) }
+        if magnitude >= 100 { return fixed(value, 0) }
+        if magnitude >= 10 { return fixed(value, 1) }
+        if magnitude >= 1 { return fixed(value, 2) }
         if magnitude == 0 { return "0" }
-        return String(format: "%.3g", value)
+        return printf("%.3g", value)
     }
 
     static func grouped(_ value: Int64) -> String {
@@ -27,12 +42,12 @@ enum Format {
 
     static func ratio(_ value: Double?) -> String {
         guard let value, value.isFinite else { return "-" }
-        return value >= 100 ? String(format: "%.0f×", value) : String(format: "%.2f×", value)
+        return (value >= 100 ? fixed(value, 0) : fixed(value, 2)) + "×"
     }
 
-    static func mebibytes(_ bytes: Int64) -> String { String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
+    static func mebibytes(_ bytes: Int64) -> String { fixed(Double(bytes) / 1_048_576, 1) + " MiB" }
 
-    static func seconds(_ value: Double) -> String { String(format: "%.1f s", value) }
+    static func seconds(_ value: Double) -> String { fixed(value, 1) + " s" }
 
     static func latency(_ value: Latency?) -> String {
         guard let value else { return "" }
