@@ -1,10 +1,11 @@
 // Real threads for ingest-durable's concurrent writers (Dispatch's concurrentPerform would run
 // only as many at once as there are cores, 2 here, not 4). All threads are started, then released
-// together, and the time runs from the release to the last one's end. POSIX threads, not
-// Foundation's `Thread`: the bench loads no Foundation (Report/Formatting.swift says why).
+// together, and the time runs from the release to the last one's end. POSIX threads started as
+// the engine starts its own (`DetachedThread`), not Foundation's `Thread`: the bench loads no
+// Foundation (Report/Formatting.swift says why).
 
 import Dispatch
-import Glibc
+import ParleyEngine
 import Synchronization
 
 final class ThreadErrors: Sendable {
@@ -21,7 +22,7 @@ func runOnThreads(_ count: Int, _ body: @escaping @Sendable (Int) throws -> Void
     let errors = ThreadErrors()
     for index in 0..<count {
         finished.enter()
-        let started = startThread {
+        let started = DetachedThread.start(name: "bench-writer-\(index)") {
             ready.signal()
             release.wait()
             do {
@@ -48,29 +49,4 @@ func runOnThreads(_ count: Int, _ body: @escaping @Sendable (Int) throws -> Void
     let seconds = Double(monotonicNanos() - start) / 1e9
     if let first = errors.all.first { throw BenchError(first) }
     return seconds
-}
-
-private final class ThreadStart {
-    let body: () -> Void
-    init(_ body: @escaping () -> Void) { self.body = body }
-}
-
-/// Starts `body` on a detached POSIX thread; false when the system refuses one.
-private func startThread(_ body: @escaping @Sendable () -> Void) -> Bool {
-    let start = Unmanaged.passRetained(ThreadStart(body))
-    var attributes = pthread_attr_t()
-    pthread_attr_init(&attributes)
-    defer { pthread_attr_destroy(&attributes) }
-    pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
-    var thread = pthread_t()
-    let result = pthread_create(&thread, &attributes, { context in
-        guard let context else { return nil }
-        Unmanaged<ThreadStart>.fromOpaque(context).takeRetainedValue().body()
-        return nil
-    }, start.toOpaque())
-    guard result == 0 else {
-        start.release()
-        return false
-    }
-    return true
 }

@@ -1,4 +1,5 @@
-// A detached POSIX thread, for the engine's one long-lived thread (`BackgroundWorker`).
+// A detached POSIX thread, for the engine's one long-lived thread (`BackgroundWorker`); public so
+// that tools built on the engine (the benchmark's concurrent writers) start theirs the same way.
 //
 // Foundation's `Thread` did this before; importing Foundation for it made every program linking
 // the engine load Foundation, its internationalization library and ICU, and made the Swift
@@ -8,7 +9,8 @@
 import CParleySupport
 import Glibc
 
-enum DetachedThread {
+/// Starts detached POSIX threads.
+public enum DetachedThread {
     private final class Start {
         let name: String
         let body: () -> Void
@@ -21,7 +23,7 @@ enum DetachedThread {
     /// Starts `body` on a new detached thread named `name` (at most 15 bytes are kept).
     /// Returns false, and runs nothing, when the system refuses a thread (`pthread_create`'s
     /// EAGAIN: a process or user thread limit).
-    static func start(name: String, _ body: @escaping @Sendable () -> Void) -> Bool {
+    public static func start(name: String, _ body: @escaping @Sendable () -> Void) -> Bool {
         let start = Unmanaged.passRetained(Start(name: name, body: body))
         var attributes = pthread_attr_t()
         pthread_attr_init(&attributes)
