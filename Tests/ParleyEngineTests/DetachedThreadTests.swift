@@ -37,3 +37,27 @@ private extension String {
         self = String(decoding: bytes[0..<count], as: UTF8.self)
     }
 }
+
+/// The background thread's wait takes any sync interval a caller sets: infinite, NaN, negative or
+/// huge, as deadlines clamped to what a timespec holds (a conversion that would trap otherwise).
+final class BackgroundIntervalTests: XCTestCase {
+    func testOddSyncIntervalsNeitherTrapNorLoseCommits() throws {
+        for interval in [Double.infinity, .nan, -1, 1e300, 0] {
+            let directory = try temporaryDirectory(self)
+            var options = testOptions(.normal, background: true)
+            options.syncInterval = interval
+            let engine = try Engine.open(path: directory + "/i.parley", options: options)
+            try engine.write { try $0.createTree("t") }
+            try engine.write { try $0.put("t", [1], [2]) }
+            XCTAssertTrue(engine.backgroundWorkStarted, "\(interval)")
+            try engine.close()
+            let reopened = try Engine.open(path: directory + "/i.parley", options: testOptions())
+            XCTAssertEqual(try reopened.read { try $0.get("t", [1]) }, [2], "\(interval)")
+            try reopened.close()
+        }
+        XCTAssertEqual(timespec(seconds: .infinity).tv_sec, Int(timespec.latestDeadline))
+        XCTAssertEqual(timespec(seconds: .nan).tv_sec, 0)
+        XCTAssertEqual(timespec(seconds: -5).tv_sec, 0)
+        XCTAssertEqual(timespec(seconds: 1.5).tv_nsec, 500_000_000)
+    }
+}

@@ -419,9 +419,12 @@ func monotonicSeconds() -> Double {
 }
 
 extension timespec {
-    /// `seconds` (finite, not negative) as a timespec, rounded up to the next nanosecond, so a
-    /// timed wait until it does not end before that instant.
-    init(seconds: Double) {
+    /// `seconds` as a timespec, rounded up to the next nanosecond, so a timed wait until it does
+    /// not end before that instant. A deadline comes from options a caller sets (a sync interval
+    /// of `.infinity` means no timed sync): negative or NaN is taken as 0 and anything past
+    /// `latestDeadline` as that, so no value traps the conversion to whole seconds.
+    init(seconds requested: Double) {
+        let seconds = requested.isNaN ? 0 : min(max(requested, 0), Self.latestDeadline)
         var whole = Int(seconds.rounded(.down))
         var nanoseconds = Int(((seconds - seconds.rounded(.down)) * 1e9).rounded(.up))
         if nanoseconds >= 1_000_000_000 {
@@ -430,4 +433,7 @@ extension timespec {
         }
         self.init(tv_sec: whole, tv_nsec: nanoseconds)
     }
+
+    /// About 31,700 years: later than any wait, well inside `Int`.
+    static let latestDeadline: Double = 1e12
 }
