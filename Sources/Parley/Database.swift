@@ -44,7 +44,7 @@ public final class Database: Sendable {
         /// negative values are refused.
         public var sealDeferralBytes = 8 << 20
         /// Memory for decoded message blocks kept for readers that come back to them (estimated
-        /// heap bytes of decoded messages: their raw bytes plus about 176 bytes each; 0 turns the
+        /// heap bytes of decoded messages: their raw bytes plus about 168 bytes each; 0 turns the
         /// cache off). Reads of a busy conversation's newest messages then skip decompressing and
         /// decoding its blocks. Filled only by reads; when it is full, blocks not read since the
         /// cache's clock last passed them go first (an approximation of least recently read).

@@ -62,11 +62,13 @@ final class DecodedBlockCache: Sendable {
     /// The key of a block: its conversation and its header's bytes.
     static func key(conversation: ConversationID, header: [UInt8]) -> [UInt8] { conversation.bytes + header }
 
-    /// Heap bytes a decoded message holds beyond its raw bytes: its place in the array (the
-    /// struct's stride, 128 bytes on 64-bit machines) and its text's string object (a 32-byte
-    /// header, the allocator's 8-byte header and rounding to 16). Texts of 15 bytes or fewer live
-    /// inside the struct, so this overestimates them.
-    static let messageOverhead = MemoryLayout<Message>.stride + 48
+    /// Heap bytes a decoded message holds beyond its raw bytes: its place in the array (one
+    /// reference), its storage object (``Message/storageBytes``) and its text's string object (a
+    /// 32-byte header, the allocator's 8-byte header and rounding to 16). Texts of 15 bytes or
+    /// fewer live inside the storage, so this overestimates them; a message with a content type,
+    /// attachments or metadata holds one more object for them (80 bytes) beyond their raw bytes,
+    /// which this leaves out.
+    static let messageOverhead = MemoryLayout<Message>.stride + Message.storageBytes + 48
 
     /// What a block's messages are charged: their raw bytes plus each message's overhead.
     static func cost(rawLength: Int, count: Int) -> Int { rawLength + messageOverhead * count }

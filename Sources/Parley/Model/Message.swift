@@ -68,24 +68,100 @@ public struct Attachment: Hashable, Sendable, Codable {
 }
 
 /// A stored message.
+///
+/// A value like any other: setting a field changes this copy only. Its fields live in one shared
+/// object, so copying a message (out of the decoded-block cache into a query's answer, thousands
+/// of times a query) takes one reference count, not one per string, id and array.
 public struct Message: Hashable, Sendable, Codable {
-    public var id: MessageID
-    public var conversation: ConversationID
+    private var storage: MessageStorage
+
+    public var id: MessageID {
+        get { storage.id }
+        set { update { $0.id = newValue } }
+    }
+    public var conversation: ConversationID {
+        get { storage.conversation }
+        set { update { $0.conversation = newValue } }
+    }
     /// Handle of the user who sent it (a participant of the conversation when it was appended).
-    public var sender: String
-    public var role: Role
+    public var sender: String {
+        get { storage.sender }
+        set { update { $0.sender = newValue } }
+    }
+    public var role: Role {
+        get { storage.role }
+        set { update { $0.role = newValue } }
+    }
     /// A MIME type; `text/plain` unless the caller said otherwise.
-    public var contentType: String
-    public var text: String
-    public var attachments: [Attachment]
+    public var contentType: String {
+        get { storage.extras?.contentType ?? MessageCodec.defaultContentType }
+        set { update { $0.contentType = newValue } }
+    }
+    public var text: String {
+        get { storage.text }
+        set { update { $0.text = newValue } }
+    }
+    public var attachments: [Attachment] {
+        get { storage.extras?.attachments ?? [] }
+        set { update { $0.attachments = newValue } }
+    }
     /// The caller's token count, or an estimate (UTF-8 bytes / 4, rounded up) when none was given.
-    public var tokens: Int
-    public var status: MessageStatus
-    public var createdAt: Timestamp
-    public var metadata: Metadata?
+    public var tokens: Int {
+        get { storage.tokens }
+        set { update { $0.tokens = newValue } }
+    }
+    public var status: MessageStatus {
+        get { storage.status }
+        set { update { $0.status = newValue } }
+    }
+    public var createdAt: Timestamp {
+        get { storage.createdAt }
+        set { update { $0.createdAt = newValue } }
+    }
+    public var metadata: Metadata? {
+        get { storage.extras?.metadata }
+        set { update { $0.metadata = newValue } }
+    }
 
     /// This message's place in its conversation's order: the cursor for paged queries.
-    public var position: MessagePosition { MessagePosition(createdAt: createdAt, id: id) }
+    public var position: MessagePosition {
+        MessagePosition(createdAt: storage.createdAt, id: storage.id)
+    }
+
+    init(
+        id: MessageID, conversation: ConversationID, sender: String, role: Role, contentType: String, text: String,
+        attachments: [Attachment], tokens: Int, status: MessageStatus, createdAt: Timestamp, metadata: Metadata?
+    ) {
+        storage = MessageStorage(
+            id: id, conversation: conversation, sender: sender, role: role, contentType: contentType, text: text,
+            attachments: attachments, tokens: tokens, status: status, createdAt: createdAt, metadata: metadata)
+    }
+
+    /// Setting a field gives this value a new storage object: other copies keep the old one.
+    /// (Messages are read far more than changed, and an immutable object needs no exclusivity
+    /// check on each read.)
+    private mutating func update(_ change: (inout MessageFields) -> Void) {
+        var fields = storage.fields
+        change(&fields)
+        storage = MessageStorage(fields)
+    }
+
+    /// Heap bytes one message's storage object takes: its fields, the object's 16-byte header and
+    /// the allocator's 8-byte header, rounded up to the allocator's 16 (messages with a content
+    /// type, attachments or metadata take a second object besides).
+    static let storageBytes = (MessageStorage.fieldBytes + 16 + 8 + 15) / 16 * 16
+
+    public static func == (a: Message, b: Message) -> Bool {
+        a.storage === b.storage || a.storage.fields == b.storage.fields
+    }
+
+    public func hash(into hasher: inout Hasher) { storage.fields.hash(into: &hasher) }
+
+    public init(from decoder: any Decoder) throws {
+        storage = MessageStorage(try MessageFields(from: decoder))
+    }
+
+    public func encode(to encoder: any Encoder) throws { try storage.fields.encode(to: encoder) }
 }
 
 /// What ``ChatWriter/append(_:to:)`` needs to store a message.
