@@ -128,18 +128,50 @@ struct ByteReader {
     }
 
     mutating func string(limit: Int = Int(Int32.max)) throws -> String {
-        let length = try count(limit: limit)
-        let slice = try raw(length)
-        guard let text = validUTF8String(slice) else { throw DecodeFailure("text is not UTF-8") }
-        return text
+        try text(length: try count(limit: limit))
     }
 
     mutating func optionalString(limit: Int = Int(Int32.max)) throws -> String? {
         let marker = try varint()
         if marker == 0 { return nil }
         guard marker - 1 <= UInt64(limit), marker - 1 <= UInt64(remaining) else { throw DecodeFailure("string runs past the end") }
-        let slice = try raw(Int(marker - 1))
-        guard let text = validUTF8String(slice) else { throw DecodeFailure("text is not UTF-8") }
+        return try text(length: Int(marker - 1))
+    }
+
+    /// Where the bytes of the length-prefixed string at the current offset lie, without moving
+    /// past it (its length is checked against `limit` and the end as `string` checks it).
+    func peekStringRange(limit: Int) throws -> Range<Int> {
+        var lookahead = self
+        let length = try lookahead.count(limit: limit)
+        guard length <= lookahead.remaining else { throw DecodeFailure("length \(length) runs past the end") }
+        return lookahead.offset..<(lookahead.offset + length)
+    }
+
+    /// The byte order of two ranges of the bytes being read (as `compareUTF8` orders strings).
+    /// Both ranges come from `peekStringRange`, so they lie inside the bytes.
+    func compare(_ a: Range<Int>, _ b: Range<Int>) -> Int {
+        bytes.withUnsafeBytes { all in
+            let common = min(a.count, b.count)
+            if common > 0, let base = all.baseAddress {
+                let order = memcmp(base + a.lowerBound, base + b.lowerBound, common)
+                if order != 0 { return Int(order) }
+            }
+            return a.count - b.count
+        }
+    }
+
+    /// The next `length` bytes as a String, if they are valid UTF-8. Read through a borrowed
+    /// buffer, not a slice: a slice retains the array and releases it again, twice per string,
+    /// and a conversation record holds a dozen strings.
+    private mutating func text(length: Int) throws -> String {
+        guard length >= 0, length <= remaining else { throw DecodeFailure("length \(length) runs past the end") }
+        let start = offset
+        offset += length
+        let text = bytes.withUnsafeBufferPointer { buffer in
+            // start + length <= end == buffer.count, checked above.
+            validUTF8String(UnsafeBufferPointer(rebasing: buffer[start..<(start + length)]))
+        }
+        guard let text else { throw DecodeFailure("text is not UTF-8") }
         return text
     }
 
@@ -165,6 +197,15 @@ struct ByteReader {
 /// obvious spelling, but it runs unspecialized generic code (metadata lookups on every call),
 /// which was a tenth of an inbox query; `UTF8Span` validates a contiguous buffer directly.
 func validUTF8String(_ bytes: ArraySlice<UInt8>) -> String? {
+    do {
+        return String(copying: try UTF8Span(validating: bytes.span))
+    } catch {
+        return nil
+    }
+}
+
+/// `bytes` as a String when they are valid UTF-8, else nil (as above, for a borrowed buffer).
+func validUTF8String(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
     do {
         return String(copying: try UTF8Span(validating: bytes.span))
     } catch {

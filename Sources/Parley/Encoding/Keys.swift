@@ -22,6 +22,8 @@
 //
 // handle16 = 2-byte big-endian length, then the handle's UTF-8.
 
+import Glibc
+
 enum Tree {
     static let meta = "chat.meta"
     static let users = "chat.users"
@@ -161,7 +163,17 @@ enum Key {
 }
 
 extension Array where Element == UInt8 {
+    /// Whether the array starts with `prefix`. One `memcmp`: the generic `elementsEqual` over a
+    /// slice took a fifth of a microsecond per call, and a message walk asks once per message.
     func hasPrefix(_ prefix: [UInt8]) -> Bool {
-        count >= prefix.count && self[0..<prefix.count].elementsEqual(prefix)
+        guard count >= prefix.count else { return false }
+        guard !prefix.isEmpty else { return true }
+        return withUnsafeBytes { bytes in
+            prefix.withUnsafeBytes { prefixBytes in
+                // Both non-empty here, so both base addresses exist.
+                guard let base = bytes.baseAddress, let start = prefixBytes.baseAddress else { return false }
+                return memcmp(base, start, prefixBytes.count) == 0
+            }
+        }
     }
 }

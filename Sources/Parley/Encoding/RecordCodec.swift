@@ -175,13 +175,16 @@ struct ConversationRecord: Equatable {
             let count = try reader.count(limit: Limits.maximumParticipants)
             var members: [Member] = []
             members.reserveCapacity(count)
+            var previousHandle: Range<Int>?
             for _ in 0..<count {
-                let member = try Member(decoding: &reader)
-                // Binary search by handle bytes depends on this order.
-                if let previous = members.last, compareUTF8(previous.handle, member.handle) >= 0 {
+                let handle = try reader.peekStringRange(limit: Limits.maximumNameBytes)
+                // Binary search by handle bytes depends on this order (checked on the bytes, before
+                // they become a String).
+                if let previous = previousHandle, reader.compare(previous, handle) >= 0 {
                     throw DecodeFailure("participants out of order")
                 }
-                members.append(member)
+                previousHandle = handle
+                members.append(try Member(decoding: &reader))
             }
             guard !members.isEmpty else { throw DecodeFailure("no participants") }
             self.members = members

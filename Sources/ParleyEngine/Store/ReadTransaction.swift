@@ -2,6 +2,8 @@
 // because the pages it can reach are neither overwritten (copy-on-write) nor reused while it is
 // registered with the engine (see Freelist).
 
+import Synchronization
+
 /// A consistent, read-only view of the database as of one commit.
 ///
 /// Close it (or let `StorageEngine.read` do so) when done: while it is open, pages it can reach
@@ -10,7 +12,8 @@ public final class ReadTransaction: @unchecked Sendable {
     let engine: StorageEngine
     let meta: MetaPage
     let reader: PageReader
-    private let closedFlag = Locked(false)
+    /// Set once by `close`. An atomic, not a lock: every page a query visits checks it.
+    private let closed = Atomic<Bool>(false)
     private let descriptors: DescriptorCache
 
     init(
@@ -35,18 +38,15 @@ public final class ReadTransaction: @unchecked Sendable {
 
     /// Ends the transaction. Idempotent.
     public func close() {
-        let wasOpen = closedFlag.withLock { closed -> Bool in
-            defer { closed = true }
-            return !closed
-        }
+        let wasOpen = !closed.exchange(true, ordering: .acquiringAndReleasing)
         if wasOpen { engine.readerFinished(generation: meta.generation) }
     }
 
     /// True while the transaction may be read: not closed, and its engine not closed.
-    var isUsable: Bool { !closedFlag.withLock { $0 } && !engine.isClosed }
+    var isUsable: Bool { !closed.load(ordering: .acquiring) && !engine.isClosed }
 
     func checkUsable() throws {
-        guard !closedFlag.withLock({ $0 }) else { throw EngineError.invalidArgument("the read transaction has ended") }
+        guard !closed.load(ordering: .acquiring) else { throw EngineError.invalidArgument("the read transaction has ended") }
         guard !engine.isClosed else { throw EngineError.closed }
     }
 

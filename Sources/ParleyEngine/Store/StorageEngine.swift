@@ -10,6 +10,7 @@
 // - The file's exclusive lock is held from open to close: one open engine per file.
 
 import Glibc
+import Synchronization
 
 /// The committed state that new transactions start from.
 struct CommittedState: Sendable {
@@ -64,6 +65,8 @@ public final class StorageEngine: @unchecked Sendable {
 
     private let writerGate = WriterGate()
     private let state: Locked<State>
+    /// `state.closed`, readable without the lock (set under it, in `close`).
+    private let closedFlag = Atomic<Bool>(false)
 
     private struct State {
         var committed: CommittedState
@@ -306,7 +309,10 @@ public final class StorageEngine: @unchecked Sendable {
     /// ends). Read transactions still open fail from then on with `EngineError.closed`.
     public func close() {
         let closeNow = state.withLock { state -> Bool in
-            defer { state.closed = true }
+            defer {
+                state.closed = true
+                closedFlag.store(true, ordering: .releasing)
+            }
             return !state.closed && !state.writerActive
         }
         if closeNow { closeFile() }
@@ -326,8 +332,9 @@ public final class StorageEngine: @unchecked Sendable {
         file.close()
     }
 
-    /// True once `close()` was called.
-    var isClosed: Bool { state.withLock { $0.closed } }
+    /// True once `close()` was called. Read from the atomic copy, not under the state lock: every
+    /// page a read transaction visits asks, and the writer holds that lock through its commits.
+    var isClosed: Bool { closedFlag.load(ordering: .acquiring) }
 
     // MARK: - For transactions
 
