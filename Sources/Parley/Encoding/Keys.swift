@@ -62,10 +62,10 @@ enum Key {
     }
 
     static func handle16(_ handle: String, into out: inout [UInt8]) {
-        let utf8 = Array(handle.utf8)
-        out.append(UInt8(truncatingIfNeeded: utf8.count >> 8))
-        out.append(UInt8(truncatingIfNeeded: utf8.count))
-        out.append(contentsOf: utf8)
+        let count = handle.utf8.count
+        out.append(UInt8(truncatingIfNeeded: count >> 8))
+        out.append(UInt8(truncatingIfNeeded: count))
+        out.append(contentsOf: handle.utf8)
     }
 
     static func appendBE(_ value: UInt64, to out: inout [UInt8]) {
@@ -95,8 +95,10 @@ enum Key {
 
     /// The smallest key above every key of `conversation` in a conversation-prefixed tree.
     static func conversationEnd(_ conversation: ConversationID) -> [UInt8] {
-        var out = conversation.bytes
-        out.append(contentsOf: [UInt8](repeating: 0xFF, count: 17))
+        var out: [UInt8] = []
+        out.reserveCapacity(33)
+        out.append(contentsOf: conversation.bytes)
+        out.append(contentsOf: repeatElement(0xFF, count: 17))
         return out
     }
 
@@ -108,14 +110,20 @@ enum Key {
     }
 
     static func status(_ status: ConversationStatus, _ lastActivity: Timestamp, _ conversation: ConversationID) -> [UInt8] {
-        var out: [UInt8] = [status.code]
+        // Keys are built in an array sized for them at once: an append makes a dozen keys, and
+        // each growth of an array is an allocation and a copy.
+        var out: [UInt8] = []
+        out.reserveCapacity(25)
+        out.append(status.code)
         appendBE(orderedBits(lastActivity), to: &out)
         out.append(contentsOf: conversation.bytes)
         return out
     }
 
+    /// Sized for the whole inbox key (`inbox` appends to it).
     static func inboxPrefix(_ handle: String) -> [UInt8] {
         var out: [UInt8] = []
+        out.reserveCapacity(2 + handle.utf8.count + 24)
         handle16(handle, into: &out)
         return out
     }
@@ -130,6 +138,7 @@ enum Key {
 
     static func locator(_ id: MessageID) -> [UInt8] {
         var out: [UInt8] = []
+        out.reserveCapacity(8)
         appendBE(id.rawValue, to: &out)
         return out
     }

@@ -71,8 +71,10 @@ public final class Transaction {
     /// Records `value` for `key` in this transaction's own layer, in place, so the transaction's
     /// own map nodes are changed rather than copied.
     private func change(_ tree: String, _ key: Bytes, _ value: MemValue, countDelta: Int64) {
-        local.trees[tree, default: TreeOverlay()].entries.set(key, value)
-        if countDelta != 0 { local.trees[tree, default: TreeOverlay()].countDelta += countDelta }
+        MemLayer.modify(&local.trees[tree, default: TreeOverlay()]) { overlay in
+            overlay.entries.set(key, value)
+            overlay.countDelta += countDelta
+        }
     }
 
     /// The longest key the database accepts.
@@ -201,8 +203,10 @@ public final class Transaction {
         try requireTree(tree)
         let keys = try view.cursor(tree).keys(from: start, to: end)
         guard !keys.isEmpty else { return 0 }
-        for key in keys { local.trees[tree, default: TreeOverlay()].entries.set(key, .tombstone) }
-        local.trees[tree, default: TreeOverlay()].countDelta -= Int64(keys.count)
+        MemLayer.modify(&local.trees[tree, default: TreeOverlay()]) { overlay in
+            for key in keys { overlay.entries.set(key, .tombstone) }
+            overlay.countDelta -= Int64(keys.count)
+        }
         operations.append(.deleteRange(tree: tree, start: start, end: end))
         return keys.count
     }

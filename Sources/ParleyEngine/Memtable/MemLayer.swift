@@ -31,16 +31,25 @@ struct MemLayer: Sendable {
                 continue
             }
             // Changed in place (not copied out and back), so nodes only this layer holds are
-            // updated rather than copied.
-            if let exists = overlay.exists { trees[name, default: TreeOverlay()].exists = exists }
-            var iterator = MapIterator(overlay.entries)
-            iterator.seek(atOrAfter: nil)
-            while let (key, value) = iterator.current {
-                trees[name, default: TreeOverlay()].entries.set(key, value)
-                iterator.next()
+            // updated rather than copied; and looked up once per tree, not once per key (hashing
+            // the tree's name was a fifth of an append's instructions).
+            Self.modify(&trees[name, default: TreeOverlay()]) { target in
+                if let exists = overlay.exists { target.exists = exists }
+                var iterator = MapIterator(overlay.entries)
+                iterator.seek(atOrAfter: nil)
+                while let (key, value) = iterator.current {
+                    target.entries.set(key, value)
+                    iterator.next()
+                }
+                target.countDelta += overlay.countDelta
             }
-            trees[name, default: TreeOverlay()].countDelta += overlay.countDelta
         }
         lastSequence = max(lastSequence, upper.lastSequence)
+    }
+
+    /// Runs `body` on a tree's overlay in place: `modify(&trees[name, default: …]) { … }` finds
+    /// the entry once for every change `body` makes.
+    static func modify<R>(_ overlay: inout TreeOverlay, _ body: (inout TreeOverlay) throws -> R) rethrows -> R {
+        try body(&overlay)
     }
 }
