@@ -75,10 +75,12 @@ public struct Attachment: Hashable, Sendable, Codable {
 public struct Message: Hashable, Sendable, Codable {
     private var storage: MessageStorage
 
+    /// The id the database gave it, unique in the file and increasing in commit order.
     public var id: MessageID {
         get { storage.id }
         set { update { $0.id = newValue } }
     }
+    /// The conversation it belongs to.
     public var conversation: ConversationID {
         get { storage.conversation }
         set { update { $0.conversation = newValue } }
@@ -88,6 +90,7 @@ public struct Message: Hashable, Sendable, Codable {
         get { storage.sender }
         set { update { $0.sender = newValue } }
     }
+    /// Who speaks, in the sense LLM prompts use.
     public var role: Role {
         get { storage.role }
         set { update { $0.role = newValue } }
@@ -97,10 +100,12 @@ public struct Message: Hashable, Sendable, Codable {
         get { storage.extras?.contentType ?? MessageCodec.defaultContentType }
         set { update { $0.contentType = newValue } }
     }
+    /// The body, as given.
     public var text: String {
         get { storage.text }
         set { update { $0.text = newValue } }
     }
+    /// References to objects stored elsewhere; empty for most messages.
     public var attachments: [Attachment] {
         get { storage.extras?.attachments ?? [] }
         set { update { $0.attachments = newValue } }
@@ -110,14 +115,17 @@ public struct Message: Hashable, Sendable, Codable {
         get { storage.tokens }
         set { update { $0.tokens = newValue } }
     }
+    /// How it ended when it was written.
     public var status: MessageStatus {
         get { storage.status }
         set { update { $0.status = newValue } }
     }
+    /// When it was created: its place in the conversation's time order (ties broken by ``id``).
     public var createdAt: Timestamp {
         get { storage.createdAt }
         set { update { $0.createdAt = newValue } }
     }
+    /// The caller's structured data, if any.
     public var metadata: Metadata? {
         get { storage.extras?.metadata }
         set { update { $0.metadata = newValue } }
