@@ -75,8 +75,15 @@ final class KnownKeyWriteTests: XCTestCase {
             XCTAssertThrowsError(try transaction.insertAbsent("missing", key(1), [1]))
             XCTAssertThrowsError(try transaction.deletePresent("missing", key(1)))
             XCTAssertThrowsError(try transaction.replacePresent("missing", key(1), [1]))
+            // A tree this transaction already changed (so its own layer holds an overlay) and
+            // then dropped: the overlay's answer is the drop's, not the earlier change's.
+            try transaction.insertAbsent("t", key(30), [1])
             try transaction.dropTree("t")
             XCTAssertThrowsError(try transaction.insertAbsent("t", key(40), [1]))
+            XCTAssertThrowsError(try transaction.put("t", key(41), [1]))
+            XCTAssertTrue(try transaction.createTree("t"))
+            try transaction.insertAbsent("t", key(42), [1])
+            XCTAssertEqual(try transaction.count("t"), 1)
         }
     }
 

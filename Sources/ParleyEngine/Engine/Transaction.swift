@@ -9,7 +9,9 @@ public final class Transaction {
     /// lays `local` over the memtable: while this snapshot holds the active layer, every node that
     /// merge touches is shared and would be copied rather than changed in place.
     private(set) var snapshot: Snapshot?
-    var local = MemLayer()
+    /// Sized for the trees a transaction of the chat store touches, so the table is not grown
+    /// (and rehashed) two or three times during each append.
+    var local = MemLayer(expectedTrees: 16)
     var operations: [LogOperation] = []
     /// Durability of this commit.
     public var durability: Durability
@@ -53,7 +55,13 @@ public final class Transaction {
     /// known-key write asks.
     private func treeExistsUnderLocal(_ tree: String) throws -> Bool {
         guard let snapshot else { throw EngineError.invalidArgument("the transaction has ended") }
-        if let exists = local.trees[tree]?.exists { return exists }
+        if let overlay = local.trees[tree] {
+            // An overlay that neither created nor dropped the tree was made by a change, which
+            // found the tree under this snapshot first; the snapshot does not change, and only a
+            // create or drop here sets `exists`. So the tree exists, without asking every layer
+            // again (an append changes each of its trees two or three times).
+            return overlay.exists ?? true
+        }
         return try snapshot.view.treeExists(tree)
     }
 

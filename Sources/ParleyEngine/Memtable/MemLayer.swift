@@ -53,3 +53,12 @@ struct MemLayer: Sendable {
         try body(&overlay)
     }
 }
+
+extension MemLayer {
+    /// An empty layer whose table has room for `expectedTrees` trees before it grows (in an
+    /// extension, so the memberwise initializer stays).
+    init(expectedTrees: Int) {
+        self.init()
+        trees.reserveCapacity(expectedTrees)
+    }
+}
