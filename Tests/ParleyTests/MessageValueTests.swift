@@ -1,3 +1,4 @@
+import CParleySupport
 import Foundation
 import XCTest
 @testable import Parley
@@ -106,11 +107,38 @@ final class MessageValueTests: XCTestCase {
         }
     }
 
-    func testStorageStaysInItsSizeClass() {
+    func testStorageStaysInItsSizeClass() throws {
         // The decoded-block cache charges each message `Message.storageBytes`; this is the class
         // the rare fields were moved out for.
         XCTAssertEqual(MemoryLayout<Message>.size, MemoryLayout<Int>.size)
         XCTAssertLessThanOrEqual(Message.storageBytes, 112)
         XCTAssertLessThanOrEqual(DecodedBlockCache.messageOverhead, 176, "a cached message costs more than before the storage object")
+        // What the allocator really takes per storage object: the heap in use grows by the chunk
+        // size (header included) for each. The text and conversation are shared, so the objects
+        // are the only allocations. A thread of an earlier test may allocate meanwhile, so the
+        // measure gets three tries; a wrong size class misses all three.
+        let text = "a text longer than fifteen bytes"
+        let count = 1_000
+        var measured: [Double] = []
+        for _ in 0..<3 {
+            var objects: [MessageStorage] = []
+            objects.reserveCapacity(count)
+            let before = parley_heap_in_use()
+            guard before >= 0 else { throw XCTSkip("the C library reports no heap statistics") }
+            for i in 0..<count {
+                objects.append(
+                    MessageStorage(
+                        id: MessageID(rawValue: UInt64(i)), conversation: conversation, sender: "alice", role: .user,
+                        contentType: "text/plain", text: text, attachments: [], tokens: 1, status: .complete,
+                        createdAt: Timestamp(microseconds: 1), metadata: nil))
+            }
+            measured.append(Double(parley_heap_in_use() - before) / Double(count))
+            XCTAssertTrue(objects.allSatisfy { $0.extras == nil }, "a message with default rare fields allocated their object")
+            withExtendedLifetime(objects) {}
+            if abs(measured[measured.count - 1] - Double(Message.storageBytes)) <= 4 { break }
+        }
+        XCTAssertTrue(
+            measured.contains { abs($0 - Double(Message.storageBytes)) <= 4 },
+            "storage objects took \(measured) bytes each; the cache charges \(Message.storageBytes)")
     }
 }
