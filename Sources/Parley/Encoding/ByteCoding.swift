@@ -197,11 +197,7 @@ struct ByteReader {
 /// obvious spelling, but it runs unspecialized generic code (metadata lookups on every call),
 /// which was a tenth of an inbox query; `UTF8Span` validates a contiguous buffer directly.
 func validUTF8String(_ bytes: ArraySlice<UInt8>) -> String? {
-    do {
-        return String(copying: try UTF8Span(validating: bytes.span))
-    } catch {
-        return nil
-    }
+    bytes.withUnsafeBufferPointer { validUTF8String($0) }
 }
 
 /// `bytes` as a String when they are valid UTF-8, else nil (as above, for a borrowed buffer).

@@ -79,10 +79,7 @@ public final class Transaction {
     /// Records `value` for `key` in this transaction's own layer, in place, so the transaction's
     /// own map nodes are changed rather than copied.
     private func change(_ tree: String, _ key: Bytes, _ value: MemValue, countDelta: Int64) {
-        MemLayer.modify(&local.trees[tree, default: TreeOverlay()]) { overlay in
-            overlay.entries.set(key, value)
-            overlay.countDelta += countDelta
-        }
+        local.trees[tree, default: TreeOverlay()].set(key, value, countDelta: countDelta)
     }
 
     /// The longest key the database accepts.
@@ -211,10 +208,7 @@ public final class Transaction {
         try requireTree(tree)
         let keys = try view.cursor(tree).keys(from: start, to: end)
         guard !keys.isEmpty else { return 0 }
-        MemLayer.modify(&local.trees[tree, default: TreeOverlay()]) { overlay in
-            for key in keys { overlay.entries.set(key, .tombstone) }
-            overlay.countDelta -= Int64(keys.count)
-        }
+        local.trees[tree, default: TreeOverlay()].delete(keys)
         operations.append(.deleteRange(tree: tree, start: start, end: end))
         return keys.count
     }

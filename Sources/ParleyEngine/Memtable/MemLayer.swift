@@ -12,6 +12,32 @@ struct TreeOverlay: Sendable {
     /// Change in the tree's entry count made by this layer (relative to the layers below, or to
     /// zero when `hidesBelow`).
     var countDelta: Int64 = 0
+
+    /// Records `value` for `key` and the count's change. Called through `trees[name, default: …]`,
+    /// so the overlay is found once and changed in place.
+    mutating func set(_ key: Bytes, _ value: MemValue, countDelta delta: Int64) {
+        entries.set(key, value)
+        countDelta += delta
+    }
+
+    /// Records the removal of `keys`, every one of them present below.
+    mutating func delete(_ keys: [Bytes]) {
+        for key in keys { entries.set(key, .tombstone) }
+        countDelta -= Int64(keys.count)
+    }
+
+    /// Lays a newer layer's changes to this tree over these (the part of `MemLayer.absorb` for one
+    /// tree that does not hide what is below).
+    mutating func lay(_ upper: TreeOverlay) {
+        if let exists = upper.exists { self.exists = exists }
+        var iterator = MapIterator(upper.entries)
+        iterator.seek(atOrAfter: nil)
+        while let (key, value) = iterator.current {
+            entries.set(key, value)
+            iterator.next()
+        }
+        countDelta += upper.countDelta
+    }
 }
 
 /// A set of changes to named trees, with the log sequence numbers it covers.
@@ -33,24 +59,9 @@ struct MemLayer: Sendable {
             // Changed in place (not copied out and back), so nodes only this layer holds are
             // updated rather than copied; and looked up once per tree, not once per key (hashing
             // the tree's name was a fifth of an append's instructions).
-            Self.modify(&trees[name, default: TreeOverlay()]) { target in
-                if let exists = overlay.exists { target.exists = exists }
-                var iterator = MapIterator(overlay.entries)
-                iterator.seek(atOrAfter: nil)
-                while let (key, value) = iterator.current {
-                    target.entries.set(key, value)
-                    iterator.next()
-                }
-                target.countDelta += overlay.countDelta
-            }
+            trees[name, default: TreeOverlay()].lay(overlay)
         }
         lastSequence = max(lastSequence, upper.lastSequence)
-    }
-
-    /// Runs `body` on a tree's overlay in place: `modify(&trees[name, default: …]) { … }` finds
-    /// the entry once for every change `body` makes.
-    static func modify<R>(_ overlay: inout TreeOverlay, _ body: (inout TreeOverlay) throws -> R) rethrows -> R {
-        try body(&overlay)
     }
 }
 
