@@ -5,7 +5,7 @@
 import Glibc
 
 /// Reads pages of the file, bounded by the page count of the state being read.
-struct PageReader: Sendable {
+final class PageReader: Sendable {
     let file: any StorageFile
     let pageSize: Int
     /// Pages at or past this number do not exist in the state being read.
