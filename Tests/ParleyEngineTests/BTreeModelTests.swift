@@ -77,9 +77,15 @@ final class BTreeModelTests: XCTestCase {
                     let removed = try transaction.delete(tree, key)
                     XCTAssertEqual(removed, existing[key] != nil)
                     model.trees[tree]?[key] = nil
-                case 90..<95:
+                case 90..<93:
                     let key = randomKey(&random)
                     XCTAssertEqual(try transaction.get(tree, key), existing[key])
+                case 93..<95:
+                    // Present and absent keys together, through the transaction's changed nodes.
+                    let keys = (0..<Int(random.next() % 10)).map { _ in
+                        random.next() % 2 == 0 ? existing.keys.randomElement(using: &random) ?? randomKey(&random) : randomKey(&random)
+                    }
+                    XCTAssertEqual(try transaction.getMany(tree, keys), keys.map { existing[$0] })
                 case 95..<99:
                     try compareSeek(transaction.cursor(tree), model: model, tree: tree, random: &random)
                 default:
@@ -110,6 +116,8 @@ final class BTreeModelTests: XCTestCase {
                     let tree = Self.treeNames[Int(random.next() % 3)]
                     if try txn.treeExists(tree) {
                         try compareSeek(txn.cursor(tree), model: committed, tree: tree, random: &random)
+                        let keys = (0..<Int(random.next() % 16)).map { _ in randomKey(&random) }
+                        XCTAssertEqual(try txn.getMany(tree, keys), keys.map { committed.trees[tree]?[$0] })
                     }
                 }
             }

@@ -55,4 +55,10 @@ static inline void parley_prefetch(const void *address) {
 #endif
 }
 
+/// `parley_prefetch` for every cache line of `length` bytes from `start`.
+static inline void parley_prefetch_range(const void *start, size_t length) {
+    const char *bytes = (const char *)start;
+    for (size_t offset = 0; offset < length; offset += 64) parley_prefetch(bytes + offset);
+}
+
 #endif

@@ -51,6 +51,13 @@ public class ChatReader {
         return try ConversationRecord(decoding: bytes, id: id)
     }
 
+    /// The encoded records of `ids`, in their order (nil for one that does not exist), looked up
+    /// together so that their pages are fetched side by side. Decoded one at a time by the
+    /// caller, so that no array of decoded records is built and copied out of.
+    func encodedRecords(_ ids: [ConversationID]) throws -> [Bytes?] {
+        try storage { try view.getMany(Tree.conversations, ids.map(\.bytes)) }
+    }
+
     /// Throws `unknownConversation` unless the conversation exists; for reads that need only
     /// that, it spares decoding the record (participants, the newest message's copy).
     func requireConversation(_ id: ConversationID) throws {
@@ -282,14 +289,22 @@ public class ChatReader {
     public func unreadCount(user: String) throws -> Int {
         try requireUser(user)
         var total = 0
-        for id in try inboxConversationIDs(user: user) {
-            guard let record = try record(id) else { continue }
-            total += try unreadCount(user: user, conversation: id, record: record)
+        let ids = try inboxConversationIDs(user: user)
+        for start in stride(from: 0, to: ids.count, by: Self.recordBatch) {
+            let batch = Array(ids[start..<min(start + Self.recordBatch, ids.count)])
+            for (id, bytes) in zip(batch, try encodedRecords(batch)) {
+                guard let bytes else { continue }
+                total += try unreadCount(user: user, conversation: id, record: try ConversationRecord(decoding: bytes, id: id))
+            }
         }
         return total
     }
 
     // MARK: - Inbox
+
+    /// Conversation records an inbox looks up at once: a page of 20 rows in one go, and a bound
+    /// on what a large offset or a status filter reads ahead.
+    static let recordBatch = 64
 
     private func inboxConversationIDs(user: String) throws -> [ConversationID] {
         try storage { try view.entries(Tree.inbox, prefix: Key.inboxPrefix(user)) }.map { entry in
@@ -313,24 +328,37 @@ public class ChatReader {
         }
         var skipped = 0
         var out: [InboxEntry] = []
-        while out.count < query.limit, let (key, _) = entry, key.hasPrefix(prefix) {
-            entry = try storage { try cursor.next() }
-            guard key.count == prefix.count + 24, let id = ConversationID(bytes: Array(key.suffix(16))) else {
-                throw ParleyError.corruptRecord(tree: Tree.inbox, reason: "a key has the wrong length")
+        while out.count < query.limit {
+            // The next rows' conversations, as many as the page still needs (skipped ones
+            // included), looked up together; a status filter that drops some asks for more.
+            // Each term is bounded first: a limit or an offset near Int.max must not overflow.
+            let rows = min(query.limit - out.count, Self.recordBatch)
+            let wanted = min(rows + min(max(0, query.offset - skipped), Self.recordBatch), Self.recordBatch)
+            var ids: [ConversationID] = []
+            while ids.count < wanted, let (key, _) = entry, key.hasPrefix(prefix) {
+                entry = try storage { try cursor.next() }
+                guard key.count == prefix.count + 24, let id = ConversationID(bytes: Array(key.suffix(16))) else {
+                    throw ParleyError.corruptRecord(tree: Tree.inbox, reason: "a key has the wrong length")
+                }
+                ids.append(id)
             }
-            guard let record = try record(id) else {
-                throw ParleyError.corruptRecord(tree: Tree.inbox, reason: "conversation \(id) is missing")
+            if ids.isEmpty { break }
+            for (id, bytes) in zip(ids, try encodedRecords(ids)) where out.count < query.limit {
+                guard let bytes else {
+                    throw ParleyError.corruptRecord(tree: Tree.inbox, reason: "conversation \(id) is missing")
+                }
+                let record = try ConversationRecord(decoding: bytes, id: id)
+                if let statuses = query.statuses, !statuses.contains(record.status) { continue }
+                if skipped < query.offset {
+                    skipped += 1
+                    continue
+                }
+                let last = try record.newestMessage(id)
+                out.append(
+                    InboxEntry(
+                        conversation: record.conversation(id: id),
+                        lastMessage: last, unreadCount: try unreadCount(user: user, conversation: id, record: record)))
             }
-            if let statuses = query.statuses, !statuses.contains(record.status) { continue }
-            if skipped < query.offset {
-                skipped += 1
-                continue
-            }
-            let last = try record.newestMessage(id)
-            out.append(
-                InboxEntry(
-                    conversation: record.conversation(id: id),
-                    lastMessage: last, unreadCount: try unreadCount(user: user, conversation: id, record: record)))
         }
         return out
     }

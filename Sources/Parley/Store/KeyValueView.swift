@@ -4,6 +4,7 @@
 protocol KeyValueView: AnyObject {
     func treeExists(_ tree: String) throws -> Bool
     func get(_ tree: String, _ key: Bytes) throws -> Bytes?
+    func getMany(_ tree: String, _ keys: [Bytes]) throws -> [Bytes?]
     func cursor(_ tree: String) throws -> MergedCursor
     func count(_ tree: String) throws -> UInt64
 }

@@ -9,6 +9,20 @@ private enum LookupStep {
     case missing
 }
 
+/// Where one lookup has got to: the page it stands on and how deep that is, or what it found.
+private struct LookupWalk {
+    let root: PageID
+    var id: PageID
+    var depth = 0
+    var done = false
+    var value: LeafValue?
+
+    init(at root: PageID) {
+        self.root = root
+        self.id = root
+    }
+}
+
 /// A source of tree nodes and overflow pages.
 protocol NodeSource {
     var pageReader: PageReader { get }
@@ -73,20 +87,104 @@ extension NodeSource {
         // One copy of the reader for the whole descent (it holds references a copy retains).
         let reader = pageReader
         return try withUnsafeTemporaryAllocation(of: PageID.self, capacity: maximumDepth) { visited in
-            var id = root
-            for depth in 0..<maximumDepth {
-                guard !visited[0..<depth].contains(id) else {
-                    throw EngineError.corruptPage(page: id, reason: "tree path has a cycle")
-                }
-                visited[depth] = id
-                switch try lookupStep(key, in: id, reader: reader) {
-                case .descend(let child): id = child
-                case .found(let value): return try readValue(value)
-                case .missing: return nil
+            var walk = LookupWalk(at: root)
+            return try finish(key, &walk, visited: visited, reader: reader)
+        }
+    }
+
+    /// Looks each of `keys` up in the tree rooted at `root`, as `lookup` does one at a time, but
+    /// in two passes: every key goes down the branches first and the CPU is asked to fetch the
+    /// leaves it lands on, then each leaf is searched. Leaves of a large tree miss every cache,
+    /// and one lookup after another waits for them one at a time; this waits for them together.
+    /// Values come in the order of `keys`.
+    func lookupMany(_ keys: [Bytes], root: PageID) throws -> [Bytes?] {
+        guard root != 0 else { return [Bytes?](repeating: nil, count: keys.count) }
+        guard keys.count > Self.lookupBatchSize else { return try lookupBatch(keys[...], root: root) }
+        var results: [Bytes?] = []
+        results.reserveCapacity(keys.count)
+        for start in stride(from: 0, to: keys.count, by: Self.lookupBatchSize) {
+            results += try lookupBatch(keys[start..<min(start + Self.lookupBatchSize, keys.count)], root: root)
+        }
+        return results
+    }
+
+    /// Keys `lookupMany` walks side by side: enough for an inbox page, and a bound on the paths
+    /// it keeps (one per key) and on how much it asks the CPU to fetch at once.
+    static var lookupBatchSize: Int { 64 }
+
+    private func lookupBatch(_ keys: ArraySlice<Bytes>, root: PageID) throws -> [Bytes?] {
+        guard let firstKey = keys.first else { return [] }
+        guard keys.count > 1 else { return [try lookup(firstKey, root: root)] }
+        let reader = pageReader
+        let depth = maximumDepth
+        // Built by appending: `Array(repeating:count:)` of these types was a tenth of a batch.
+        var results: [Bytes?] = []
+        results.reserveCapacity(keys.count)
+        var walks: [LookupWalk] = []
+        walks.reserveCapacity(keys.count)
+        for _ in keys { walks.append(LookupWalk(at: root)) }
+        let base = keys.startIndex
+        return try withUnsafeTemporaryAllocation(of: PageID.self, capacity: keys.count * depth) { visited in
+            // The first key goes all the way down: the depth of its leaf is where the others
+            // stop (every leaf of a tree lies at one depth; a damaged tree is caught by the
+            // second pass, which walks on from wherever the first stopped). Without a mapping
+            // `warm` does nothing, but the passes are the same.
+            results.append(try finish(firstKey, &walks[0], visited: slice(visited, 0, depth), reader: reader))
+            let leafDepth = walks[0].depth
+            for i in 1..<keys.count {
+                if try advance(keys[base + i], &walks[i], visited: slice(visited, i, depth), steps: leafDepth - 1, reader: reader) {
+                    reader.warm(walks[i].id)
                 }
             }
-            throw EngineError.corruptPage(page: root, reason: "tree deeper than \(maximumDepth) levels")
+            for i in 1..<keys.count {
+                if walks[i].done {
+                    results.append(try walks[i].value.map { try readValue($0) })
+                } else {
+                    results.append(try finish(keys[base + i], &walks[i], visited: slice(visited, i, depth), reader: reader))
+                }
+            }
+            return results
         }
+    }
+
+    private func slice(_ buffer: UnsafeMutableBufferPointer<PageID>, _ index: Int, _ depth: Int) -> UnsafeMutableBufferPointer<PageID> {
+        UnsafeMutableBufferPointer(rebasing: buffer[(index * depth)..<((index + 1) * depth)])
+    }
+
+    /// Walks `walk` on until it ends, and reads the value it found.
+    private func finish(
+        _ key: Bytes, _ walk: inout LookupWalk, visited: UnsafeMutableBufferPointer<PageID>, reader: PageReader
+    ) throws -> Bytes? {
+        if try advance(key, &walk, visited: visited, steps: maximumDepth, reader: reader) {
+            throw EngineError.corruptPage(page: walk.root, reason: "tree deeper than \(maximumDepth) levels")
+        }
+        return try walk.value.map { try readValue($0) }
+    }
+
+    /// Takes up to `steps` steps of `walk` toward `key`, recording each page in `visited`. True
+    /// when the steps ran out with the walk still going (it then stands at `walk.id`).
+    private func advance(
+        _ key: Bytes, _ walk: inout LookupWalk, visited: UnsafeMutableBufferPointer<PageID>, steps: Int, reader: PageReader
+    ) throws -> Bool {
+        var taken = 0
+        while !walk.done, taken < steps {
+            guard walk.depth < visited.count else { return true }
+            let id = walk.id
+            guard !visited[0..<walk.depth].contains(id) else {
+                throw EngineError.corruptPage(page: id, reason: "tree path has a cycle")
+            }
+            visited[walk.depth] = id
+            walk.depth += 1
+            taken += 1
+            switch try lookupStep(key, in: id, reader: reader) {
+            case .descend(let child): walk.id = child
+            case .found(let value):
+                walk.value = value
+                walk.done = true
+            case .missing: walk.done = true
+            }
+        }
+        return !walk.done
     }
 
     private func lookupStep(_ key: Bytes, in id: PageID, reader: PageReader) throws -> LookupStep {

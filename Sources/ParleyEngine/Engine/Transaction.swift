@@ -94,6 +94,13 @@ public final class Transaction {
         return try getExisting(tree, key)
     }
 
+    /// The values under `keys` in `tree` as this transaction sees them, in their order.
+    public func getMany(_ tree: String, _ keys: [Bytes]) throws -> [Bytes?] {
+        try checkOpen()
+        guard let snapshot else { throw EngineError.invalidArgument("the transaction has ended") }
+        return try snapshot.view.getManyExisting(tree, keys, under: local)
+    }
+
     public func count(_ tree: String) throws -> UInt64 {
         try checkOpen()
         try requireTree(tree)

@@ -32,13 +32,54 @@ struct LayeredView {
     func getExisting(_ tree: String, _ key: Bytes, under top: MemLayer? = nil) throws -> Bytes? {
         // The newest layer that says whether the tree exists decides that, as in `treeExists`.
         var exists: Bool?
+        if let answered = try answer(for: key, in: tree, under: top, &exists) { return answered }
+        let (baseHasTree, value) = try base.getIfTreeExists(tree, key)
+        if exists == nil, !baseHasTree { throw EngineError.treeNotFound(name: tree) }
+        return value
+    }
+
+    /// `getExisting` for several keys: the layers answer what they can, and the rest are looked
+    /// up in the B+tree together (`lookupMany`). Values come in the order of `keys`.
+    func getManyExisting(_ tree: String, _ keys: [Bytes], under top: MemLayer? = nil) throws -> [Bytes?] {
+        if keys.isEmpty {
+            // No key asks the layers, so ask them whether the tree exists.
+            guard try top?.trees[tree]?.exists ?? treeExists(tree) else { throw EngineError.treeNotFound(name: tree) }
+            return []
+        }
+        if top == nil, layers.isEmpty {
+            let (baseHasTree, values) = try base.getManyIfTreeExists(tree, keys)
+            guard baseHasTree else { throw EngineError.treeNotFound(name: tree) }
+            return values
+        }
+        var exists: Bool?
+        var values: [Bytes?] = []
+        values.reserveCapacity(keys.count)
+        var unanswered: [Int] = []
+        unanswered.reserveCapacity(keys.count)
+        for (i, key) in keys.enumerated() {
+            if let answered = try answer(for: key, in: tree, under: top, &exists) {
+                values.append(answered)
+            } else {
+                values.append(nil)
+                unanswered.append(i)
+            }
+        }
+        // With no key left for the B+tree, it still says whether the tree exists when no layer did.
+        guard !unanswered.isEmpty || exists == nil else { return values }
+        let rest = unanswered.count == keys.count ? keys : unanswered.map { keys[$0] }
+        let (baseHasTree, found) = try base.getManyIfTreeExists(tree, rest)
+        if exists == nil, !baseHasTree { throw EngineError.treeNotFound(name: tree) }
+        for (i, value) in zip(unanswered, found) { values[i] = value }
+        return values
+    }
+
+    /// What the layers (`top` first) say about `key`: nil when none does, else the answer.
+    private func answer(for key: Bytes, in tree: String, under top: MemLayer?, _ exists: inout Bool?) throws -> Bytes?? {
         if let top, let answer = try Self.look(in: top, tree, key, &exists) { return answer }
         for layer in layers {
             if let answer = try Self.look(in: layer, tree, key, &exists) { return answer }
         }
-        let (baseHasTree, value) = try base.getIfTreeExists(tree, key)
-        if exists == nil, !baseHasTree { throw EngineError.treeNotFound(name: tree) }
-        return value
+        return nil
     }
 
     /// What `layer` says about `key`: nil when it leaves the question to the layers below, else

@@ -76,10 +76,22 @@ public final class ReadTransaction: @unchecked Sendable {
         try lookup(key, root: try descriptor(tree).root)
     }
 
+    /// The values under `keys` in `tree`, in their order (nil where absent): what `get` answers
+    /// for each, with the leaves fetched side by side (`lookupMany`).
+    public func getMany(_ tree: String, _ keys: [Bytes]) throws -> [Bytes?] {
+        try lookupMany(keys, root: try descriptor(tree).root)
+    }
+
     /// Whether `tree` exists and, when it does, the value under `key`: one catalog lookup for both.
     func getIfTreeExists(_ tree: String, _ key: Bytes) throws -> (exists: Bool, value: Bytes?) {
         guard let descriptor = try cachedDescriptor(tree) else { return (false, nil) }
         return (true, try lookup(key, root: descriptor.root))
+    }
+
+    /// `getIfTreeExists` for several keys at once, their leaves fetched side by side.
+    func getManyIfTreeExists(_ tree: String, _ keys: [Bytes]) throws -> (exists: Bool, values: [Bytes?]) {
+        guard let descriptor = try cachedDescriptor(tree) else { return (false, [Bytes?](repeating: nil, count: keys.count)) }
+        return (true, try lookupMany(keys, root: descriptor.root))
     }
 
     /// Number of entries in `tree`.

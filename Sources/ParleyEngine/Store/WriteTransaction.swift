@@ -127,6 +127,12 @@ public final class WriteTransaction {
     }
 
     /// Number of entries in `tree`.
+    /// The values under `keys` in `tree`, in their order (nil where absent), as `get` answers each.
+    public func getMany(_ tree: String, _ keys: [Bytes]) throws -> [Bytes?] {
+        try checkOpen()
+        return try lookupMany(keys, root: try existing(tree).root)
+    }
+
     public func count(_ tree: String) throws -> UInt64 { try existing(tree).count }
 
     /// Stores `value` under `key` in `tree`, replacing any value there.
