@@ -19,6 +19,10 @@ final class PageReader: Sendable {
     /// The mapped file covering every page below `pageCount`, when there is one: pages are then
     /// read in place with no lock or call per page.
     let mapped: MappedBytes?
+    /// The C sets under `verified` and `shaped`, which this reader keeps alive: tested through
+    /// these at every page visited, with no retain and release of the Swift objects each time.
+    private let verifiedBits: PageBits?
+    private let shapedBits: PageBits?
 
     /// `mapOnce`: take the file's mapping now for every later page (read transactions, whose
     /// pages all exist already); otherwise each page is asked of the file.
@@ -31,6 +35,8 @@ final class PageReader: Sendable {
         self.pageCount = pageCount
         self.verified = verified
         self.shaped = verified == nil ? nil : shaped
+        self.verifiedBits = verified?.handle
+        self.shapedBits = verified == nil ? nil : shaped?.handle
         let (bytes, overflow) = pageCount.multipliedReportingOverflow(by: UInt64(pageSize))
         self.mapped = mapOnce && !overflow ? file.mappedBytes(covering: bytes) : nil
     }
@@ -43,10 +49,10 @@ final class PageReader: Sendable {
         let (offset, overflow) = id.multipliedReportingOverflow(by: UInt64(pageSize))
         guard !overflow else { throw EngineError.corruptPage(page: id, reason: "page offset overflows") }
         if let mapped {
-            // id < pageCount, so the page lies inside the mapped length (checked at init).
-            return try withExtendedLifetime(mapped.owner) {
-                try checked(UnsafeRawBufferPointer(start: mapped.base + Int(offset), count: pageSize), id, expected, body)
-            }
+            // id < pageCount, so the page lies inside the mapped length (checked at init). The
+            // mapping lives while its owner does, which this reader holds (a constant) for as
+            // long as any caller holds the reader.
+            return try checked(UnsafeRawBufferPointer(start: mapped.base + Int(offset), count: pageSize), id, expected, body)
         }
         return try file.withBytes(at: offset, count: pageSize) { page in try checked(page, id, expected, body) }
     }
@@ -54,29 +60,29 @@ final class PageReader: Sendable {
     private func checked<R>(
         _ page: UnsafeRawBufferPointer, _ id: PageID, _ expected: PageType?, _ body: (UnsafeRawBufferPointer) throws -> R
     ) throws -> R {
-        let known = verified?.contains(id) ?? false
+        let known = verifiedBits?.contains(id) ?? false
         if let problem = PageLayout.problem(in: page, number: id, expected: expected, checksum: !known) {
             throw EngineError.corruptPage(page: id, reason: problem)
         }
-        if !known { verified?.insert(id) }
+        if !known { verifiedBits?.insert(id) }
         return try body(page)
     }
 
     /// A leaf view of `page` (lent by `withPage`), validating its cells once per process.
     func leafView(_ page: UnsafeRawBufferPointer, id: PageID) throws -> LeafView {
-        if let shaped, shaped.contains(id) {
+        if shapedBits?.contains(id) ?? false {
             return LeafView(validated: page, id: id, count: Int(page.loadLE(UInt16.self, at: TreeLayout.countOffset)))
         }
         let view = try LeafView(page, id: id)
-        shaped?.insert(id)
+        shapedBits?.insert(id)
         return view
     }
 
     /// A branch view of `page` (lent by `withPage`), validating its cells once per process.
     func branchView(_ page: UnsafeRawBufferPointer, id: PageID) throws -> BranchView {
-        if let shaped, shaped.contains(id) { return BranchView(validated: page, id: id) }
+        if shapedBits?.contains(id) ?? false { return BranchView(validated: page, id: id) }
         let view = try BranchView(page, id: id)
-        shaped?.insert(id)
+        shapedBits?.insert(id)
         return view
     }
 

@@ -9,6 +9,9 @@ final class VerifiedPages: @unchecked Sendable {
     // The C set is lock-free and thread-safe; this class only owns it.
     private let bits: OpaquePointer?
 
+    /// The C set itself, for a reader that holds this object as long as it uses the handle.
+    var handle: PageBits? { bits.map(PageBits.init) }
+
     init() { bits = parley_page_bits_create() }
 
     deinit { parley_page_bits_destroy(bits) }
@@ -27,4 +30,14 @@ final class VerifiedPages: @unchecked Sendable {
         guard let bits else { return }
         parley_page_bits_clear(bits, page)
     }
+}
+
+/// A handle on a `VerifiedPages` set, tested and changed with no reference counting. Valid while
+/// its `VerifiedPages` lives; the set is thread-safe, so the handle may be shared.
+struct PageBits: @unchecked Sendable {
+    let pointer: OpaquePointer
+
+    func contains(_ page: PageID) -> Bool { parley_page_bits_test(pointer, page) != 0 }
+
+    func insert(_ page: PageID) { parley_page_bits_set(pointer, page) }
 }
