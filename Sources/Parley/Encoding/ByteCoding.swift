@@ -82,16 +82,40 @@ struct ByteReader {
         end = bytes.count
     }
 
+    /// A reader of `range` of `bytes` alone (clamped to the bytes): it ends where the range does.
+    init(_ bytes: [UInt8], range: Range<Int>) {
+        self.bytes = bytes
+        end = min(max(range.upperBound, 0), bytes.count)
+        offset = min(max(range.lowerBound, 0), end)
+    }
+
+    /// Moves past `length` bytes, which the caller checked are there.
+    mutating func skip(_ length: Int) {
+        offset = min(offset + length, end)
+    }
+
     var isAtEnd: Bool { offset >= end }
     var remaining: Int { end - offset }
 
+    @inline(__always)
     mutating func byte() throws -> UInt8 {
         guard offset < end else { throw DecodeFailure("ends inside a field") }
         defer { offset += 1 }
         return bytes[offset]
     }
 
+    /// Inline for the one-byte case (most counts, lengths and flags a record holds), which was a
+    /// call and a loop per field.
+    @inline(__always)
     mutating func varint() throws -> UInt64 {
+        if offset < end, bytes[offset] < 0x80 {
+            defer { offset += 1 }
+            return UInt64(bytes[offset])
+        }
+        return try longVarint()
+    }
+
+    private mutating func longVarint() throws -> UInt64 {
         var result: UInt64 = 0
         var shift: UInt64 = 0
         while true {
@@ -105,12 +129,14 @@ struct ByteReader {
     }
 
     /// A varint that must fit `limit` (a count or a length).
+    @inline(__always)
     mutating func count(limit: Int) throws -> Int {
         let value = try varint()
         guard value <= UInt64(limit) else { throw DecodeFailure("count \(value) over its limit \(limit)") }
         return Int(value)
     }
 
+    @inline(__always)
     mutating func zigzag() throws -> Int64 {
         let raw = try varint()
         return Int64(bitPattern: raw >> 1) ^ -Int64(bitPattern: raw & 1)
@@ -191,8 +217,6 @@ struct ByteReader {
     }
 }
 
-/// Timestamps in keys: the sign bit flipped so that byte order is time order.
-@inline(__always)
 /// `bytes` as a String when they are valid UTF-8, else nil. `String(validating:as:)` is the
 /// obvious spelling, but it runs unspecialized generic code (metadata lookups on every call),
 /// which was a tenth of an inbox query; `UTF8Span` validates a contiguous buffer directly.
@@ -202,11 +226,34 @@ func validUTF8String(_ bytes: ArraySlice<UInt8>) -> String? {
 
 /// `bytes` as a String when they are valid UTF-8, else nil (as above, for a borrowed buffer).
 func validUTF8String(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+    // Handles, platforms and ids are short and ASCII: checked here in one pass, they need no
+    // validator (decoding ASCII cannot repair anything, so it is exact).
+    if bytes.count <= 32, isASCII(bytes) { return String(decoding: bytes, as: UTF8.self) }
     do {
         return String(copying: try UTF8Span(validating: bytes.span))
     } catch {
         return nil
     }
+}
+
+/// True when `range` of `bytes` holds exactly `other`; `range` must lie inside `bytes` (as
+/// ranges from `ByteReader.peekStringRange` do).
+func rangeOf(_ bytes: [UInt8], _ range: Range<Int>, equals other: [UInt8]) -> Bool {
+    guard range.count == other.count, range.lowerBound >= 0, range.upperBound <= bytes.count else { return false }
+    return bytes.withUnsafeBytes { all in
+        other.withUnsafeBytes { theirs in
+            guard range.count > 0, let base = all.baseAddress, let their = theirs.baseAddress else { return true }
+            return memcmp(base + range.lowerBound, their, range.count) == 0
+        }
+    }
+}
+
+/// True when every byte is below 0x80.
+@inline(__always)
+private func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    var union: UInt8 = 0
+    for byte in bytes { union |= byte }
+    return union < 0x80
 }
 
 /// The byte order of two strings' UTF-8, as handles are stored and compared (negative, zero or
@@ -228,6 +275,8 @@ func compareUTF8(_ a: String, _ b: String) -> Int {
 
 func validUTF8String(_ bytes: [UInt8]) -> String? { validUTF8String(bytes[...]) }
 
+/// Timestamps in keys: the sign bit flipped so that byte order is time order.
+@inline(__always)
 func orderedBits(_ time: Timestamp) -> UInt64 { UInt64(bitPattern: time.microseconds) ^ (1 << 63) }
 
 @inline(__always)

@@ -87,6 +87,12 @@ enum MessageCodec {
 
     static func decodePending(_ bytes: [UInt8], conversation: ConversationID, position: MessagePosition) throws -> Message {
         var reader = ByteReader(bytes)
+        return try decodePending(&reader, conversation: conversation, position: position)
+    }
+
+    /// A pending message's value that fills `reader` to its end (a record's copy of its newest
+    /// message is read in place this way).
+    static func decodePending(_ reader: inout ByteReader, conversation: ConversationID, position: MessagePosition) throws -> Message {
         do {
             let sender = try reader.string(limit: Limits.maximumNameBytes)
             let fields = try decodeFields(from: &reader)

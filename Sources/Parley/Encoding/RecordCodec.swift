@@ -7,12 +7,25 @@ let maximumStoredCount: Int64 = 1 << 53
 
 extension ByteReader {
     /// A zigzag integer that must lie within ±`maximumStoredCount` (or 0...max when `signed` is false).
+    @inline(__always)
     mutating func storedCount(signed: Bool = false) throws -> Int64 {
         let value = try zigzag()
         guard value <= maximumStoredCount, value >= (signed ? -maximumStoredCount : 0) else {
             throw DecodeFailure("count \(value) out of range")
         }
         return value
+    }
+
+    /// A message position behind a flag byte (0 for none), as records store them.
+    @inline(__always)
+    mutating func optionalPosition() throws -> MessagePosition? {
+        switch try byte() {
+        case 0: return nil
+        case 1:
+            let at = Timestamp(microseconds: try zigzag())
+            return MessagePosition(createdAt: at, id: MessageID(rawValue: try varint()))
+        default: throw DecodeFailure("bad position flag")
+        }
     }
 }
 
@@ -151,49 +164,22 @@ struct ConversationRecord: Equatable {
     init(decoding bytes: [UInt8], id: ConversationID) throws {
         var reader = ByteReader(bytes)
         do {
-            guard let status = ConversationStatus(code: try reader.byte()) else { throw DecodeFailure("unknown status") }
-            self.status = status
-            platform = try reader.optionalString()
-            externalID = try reader.optionalString()
-            title = try reader.optionalString()
-            createdAt = Timestamp(microseconds: try reader.zigzag())
-            lastActivity = Timestamp(microseconds: try reader.zigzag())
-            messageCount = try reader.storedCount()
-            tokenTotal = try reader.storedCount()
-            func position() throws -> MessagePosition? {
-                switch try reader.byte() {
-                case 0: return nil
-                case 1:
-                    let at = Timestamp(microseconds: try reader.zigzag())
-                    return MessagePosition(createdAt: at, id: MessageID(rawValue: try reader.varint()))
-                default: throw DecodeFailure("bad position flag")
-                }
-            }
-            lastPosition = try position()
-            highWater = try position()
-            metadata = try decodeOptionalMetadata(from: &reader)
-            let count = try reader.count(limit: Limits.maximumParticipants)
+            let header = try RecordHeader(decoding: &reader)
+            status = header.status
+            platform = header.platform
+            externalID = header.externalID
+            title = header.title
+            createdAt = header.createdAt
+            lastActivity = header.lastActivity
+            messageCount = header.messageCount
+            tokenTotal = header.tokenTotal
+            lastPosition = header.lastPosition
+            highWater = header.highWater
+            metadata = header.metadata
             var members: [Member] = []
-            members.reserveCapacity(count)
-            var previousHandle: Range<Int>?
-            for _ in 0..<count {
-                let handle = try reader.peekStringRange(limit: Limits.maximumNameBytes)
-                // Binary search by handle bytes depends on this order (checked on the bytes, before
-                // they become a String).
-                if let previous = previousHandle, reader.compare(previous, handle) >= 0 {
-                    throw DecodeFailure("participants out of order")
-                }
-                previousHandle = handle
-                members.append(try Member(decoding: &reader))
-            }
-            guard !members.isEmpty else { throw DecodeFailure("no participants") }
+            try reader.members(reserving: { members.reserveCapacity($0) }) { member, _ in members.append(member) }
             self.members = members
-            switch try reader.byte() {
-            case 0: lastMessage = nil
-            case 1: lastMessage = try reader.bytesWithLength(limit: MessageCodec.maximumPendingBytes)
-            default: throw DecodeFailure("bad last-message flag")
-            }
-            guard (lastMessage == nil) == (lastPosition == nil) else { throw DecodeFailure("the newest message's copy disagrees with its position") }
+            lastMessage = try reader.lastMessageRange(position: header.lastPosition).map { Array(bytes[$0]) }
             guard reader.isAtEnd else { throw DecodeFailure("trailing bytes") }
         } catch let failure as DecodeFailure {
             throw ParleyError.corruptRecord(tree: Tree.conversations, reason: "conversation \(id): \(failure)")
@@ -205,6 +191,78 @@ struct ConversationRecord: Equatable {
             id: id, platform: platform, externalID: externalID, title: title, status: status,
             participants: participantHandles, createdAt: createdAt, lastActivity: lastActivity,
             messageCount: Int(clamping: messageCount), tokenTotal: Int(clamping: tokenTotal), metadata: metadata)
+    }
+}
+
+/// The fields a conversation record begins with, before its members: what an inbox row reads
+/// of a record besides one member's marker (`InboxRowCodec`).
+struct RecordHeader {
+    var status: ConversationStatus
+    var platform: String?
+    var externalID: String?
+    var title: String?
+    var createdAt: Timestamp
+    var lastActivity: Timestamp
+    var messageCount: Int64
+    var tokenTotal: Int64
+    var lastPosition: MessagePosition?
+    var highWater: MessagePosition?
+    var metadata: Metadata?
+
+    init(decoding reader: inout ByteReader) throws {
+        guard let status = ConversationStatus(code: try reader.byte()) else { throw DecodeFailure("unknown status") }
+        self.status = status
+        platform = try reader.optionalString()
+        externalID = try reader.optionalString()
+        title = try reader.optionalString()
+        createdAt = Timestamp(microseconds: try reader.zigzag())
+        lastActivity = Timestamp(microseconds: try reader.zigzag())
+        messageCount = try reader.storedCount()
+        tokenTotal = try reader.storedCount()
+        lastPosition = try reader.optionalPosition()
+        highWater = try reader.optionalPosition()
+        metadata = try decodeOptionalMetadata(from: &reader)
+    }
+}
+
+extension ByteReader {
+    /// A record's members: their count (`reserving` is told it first), then each member in byte
+    /// order of handles, handed to `each` with where its handle's bytes lie. Throws unless there
+    /// is at least one, in order.
+    @inline(__always)
+    mutating func members(reserving: (Int) -> Void, _ each: (Member, Range<Int>) throws -> Void) throws {
+        let count = try self.count(limit: Limits.maximumParticipants)
+        guard count > 0 else { throw DecodeFailure("no participants") }
+        reserving(count)
+        var previousHandle: Range<Int>?
+        for _ in 0..<count {
+            let handle = try peekStringRange(limit: Limits.maximumNameBytes)
+            // Binary search by handle bytes depends on this order (checked on the bytes, before
+            // they become a String).
+            if let previous = previousHandle, compare(previous, handle) >= 0 {
+                throw DecodeFailure("participants out of order")
+            }
+            previousHandle = handle
+            try each(try Member(decoding: &self), handle)
+        }
+    }
+
+    /// Where the record's copy of its newest message lies in the bytes (nil when there is none),
+    /// moving past it; it must be there exactly when the record has a newest message's position.
+    @inline(__always)
+    mutating func lastMessageRange(position: MessagePosition?) throws -> Range<Int>? {
+        let range: Range<Int>?
+        switch try byte() {
+        case 0: range = nil
+        case 1:
+            let length = try count(limit: MessageCodec.maximumPendingBytes)
+            guard length <= remaining else { throw DecodeFailure("length \(length) runs past the end") }
+            range = offset..<(offset + length)
+            skip(length)
+        default: throw DecodeFailure("bad last-message flag")
+        }
+        guard (range == nil) == (position == nil) else { throw DecodeFailure("the newest message's copy disagrees with its position") }
+        return range
     }
 }
 
