@@ -116,16 +116,28 @@ struct ByteReader {
     }
 
     private mutating func longVarint() throws -> UInt64 {
-        var result: UInt64 = 0
-        var shift: UInt64 = 0
-        while true {
-            let b = try byte()
-            if shift == 63, b > 1 { throw DecodeFailure("varint past 64 bits") }
-            result |= UInt64(b & 0x7F) << shift
-            if b & 0x80 == 0 { return result }
-            shift += 7
-            if shift > 63 { throw DecodeFailure("varint too long") }
+        // Read through a borrowed buffer with one bound (`end`, which never passes the array's
+        // count): timestamps take eight or nine bytes, and each checked `byte()` was a call.
+        let start = offset
+        let limit = min(end, bytes.count)
+        let (value, next, failure): (UInt64, Int, String?) = bytes.withUnsafeBufferPointer { buffer in
+            var result: UInt64 = 0
+            var shift: UInt64 = 0
+            var index = start
+            while index < limit {
+                let b = buffer[index]
+                index += 1
+                if shift == 63, b > 1 { return (0, index, "varint past 64 bits") }
+                result |= UInt64(b & 0x7F) << shift
+                if b & 0x80 == 0 { return (result, index, nil) }
+                shift += 7
+                if shift > 63 { return (0, index, "varint too long") }
+            }
+            return (0, index, "ends inside a field")
         }
+        if let failure { throw DecodeFailure(failure) }
+        offset = next
+        return value
     }
 
     /// A varint that must fit `limit` (a count or a length).
