@@ -1,5 +1,7 @@
 // Messages: immutable once written, ordered in their conversation by (created_at, id).
 
+import CParleySupport
+
 /// Who speaks in a message, in the sense LLM prompts use.
 public enum Role: String, Hashable, Sendable, Codable, CaseIterable {
     case user, assistant, system, tool
@@ -74,6 +76,13 @@ public struct Attachment: Hashable, Sendable, Codable {
 /// of times a query) takes one reference count, not one per string, id and array.
 public struct Message: Hashable, Sendable, Codable {
     private var storage: MessageStorage
+
+    /// Asks the CPU to start fetching this message's fields (a hint: nothing is read). A walk
+    /// over a decoded block issues it a few messages ahead: each message's storage is its own
+    /// allocation, cold in a large cache, and the walk would otherwise wait for each in turn.
+    func prefetch() {
+        parley_prefetch(Unmanaged.passUnretained(storage).toOpaque())
+    }
 
     /// The id the database gave it, unique in the file and increasing in commit order.
     public var id: MessageID {

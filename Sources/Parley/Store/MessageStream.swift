@@ -182,6 +182,9 @@ final class MessageStream {
         }
     }
 
+    /// How many messages ahead a walk over a decoded block fetches their storage.
+    private static let prefetchDistance = 8
+
     /// The block side's head position, decoding the block the walk has just entered.
     private func blockHeadPosition() throws -> MessagePosition? {
         switch blockSide {
@@ -198,6 +201,8 @@ final class MessageStream {
     /// Takes the block side's head (which `blockHeadPosition` found) and moves past it.
     private func takeBlockHead() throws -> Message {
         let message = blockMessages[blockIndex]
+        let ahead = blockIndex + (forward ? Self.prefetchDistance : -Self.prefetchDistance)
+        if ahead >= 0, ahead < blockMessages.count { blockMessages[ahead].prefetch() }
         blockIndex += forward ? 1 : -1
         try settleBlocks()
         return message
