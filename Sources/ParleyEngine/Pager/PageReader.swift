@@ -19,6 +19,10 @@ final class PageReader: Sendable {
     /// The mapped file covering every page below `pageCount`, when there is one: pages are then
     /// read in place with no lock or call per page.
     let mapped: MappedBytes?
+    /// `mapped`'s first byte: binding `mapped` itself copies it and retains its owner, at every
+    /// page visited. The owner lives as long as this reader, which holds `mapped`; the bytes are
+    /// only read, from any thread, as `mapped`'s are (`MappedBytes` is `@unchecked Sendable`).
+    nonisolated(unsafe) private let mappedBase: UnsafeRawPointer?
     /// The C sets under `verified` and `shaped`, which this reader keeps alive: tested through
     /// these at every page visited, with no retain and release of the Swift objects each time.
     private let verifiedBits: PageBits?
@@ -39,6 +43,7 @@ final class PageReader: Sendable {
         self.shapedBits = verified == nil ? nil : shaped?.handle
         let (bytes, overflow) = pageCount.multipliedReportingOverflow(by: UInt64(pageSize))
         self.mapped = mapOnce && !overflow ? file.mappedBytes(covering: bytes) : nil
+        self.mappedBase = mapped?.base
     }
 
     /// Lends a validated data page to `body`. `expected` nil accepts any type (the caller checks).
@@ -48,11 +53,11 @@ final class PageReader: Sendable {
         }
         let (offset, overflow) = id.multipliedReportingOverflow(by: UInt64(pageSize))
         guard !overflow else { throw EngineError.corruptPage(page: id, reason: "page offset overflows") }
-        if let mapped {
+        if let mappedBase {
             // id < pageCount, so the page lies inside the mapped length (checked at init). The
             // mapping lives while its owner does, which this reader holds (a constant) for as
             // long as any caller holds the reader.
-            return try checked(UnsafeRawBufferPointer(start: mapped.base + Int(offset), count: pageSize), id, expected, body)
+            return try checked(UnsafeRawBufferPointer(start: mappedBase + Int(offset), count: pageSize), id, expected, body)
         }
         return try file.withBytes(at: offset, count: pageSize) { page in try checked(page, id, expected, body) }
     }
@@ -95,23 +100,23 @@ final class PageReader: Sendable {
     /// byte is used here, pages past this snapshot are left out, and without a mapping it does
     /// nothing.
     func prefetch(_ first: PageID, count: Int) {
-        guard let mapped, count > 1, first >= PageLayout.firstDataPage, first < pageCount else { return }
+        guard let mappedBase, count > 1, first >= PageLayout.firstDataPage, first < pageCount else { return }
         let pages = Int(min(pageCount - first, UInt64(count)))
         // Inside the mapping: first + pages <= pageCount, whose bytes the mapping covers.
         let osPage = Self.osPageSize
         let start = Int(first) * pageSize
         let alignedStart = start / osPage * osPage
         let end = start + pages * pageSize
-        _ = madvise(UnsafeMutableRawPointer(mutating: mapped.base + alignedStart), end - alignedStart, MADV_WILLNEED)
+        _ = madvise(UnsafeMutableRawPointer(mutating: mappedBase + alignedStart), end - alignedStart, MADV_WILLNEED)
     }
 
     /// Asks the CPU to start fetching the bytes of page `id` into its caches, so that a read of
     /// several pages, warmed first, waits for them side by side rather than one after another.
     /// Only a hint: no byte is used or checked here, and without a mapping it does nothing.
     func warm(_ id: PageID) {
-        guard let mapped, id >= PageLayout.firstDataPage, id < pageCount else { return }
+        guard let mappedBase, id >= PageLayout.firstDataPage, id < pageCount else { return }
         // Inside the mapping: id < pageCount, whose bytes the mapping covers.
-        parley_prefetch_range(mapped.base + Int(id) * pageSize, pageSize)
+        parley_prefetch_range(mappedBase + Int(id) * pageSize, pageSize)
     }
 
     /// Reads a page into a fresh array (for decoding into a mutable node).
