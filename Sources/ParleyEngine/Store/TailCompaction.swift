@@ -11,7 +11,9 @@
 //     leaf under it, an overflow chain by storing its value again. All free pages are handed out
 //     lowest first.
 //  2. Shrink: the page count becomes one past the highest page still used; the free pages past
-//     it are left out of the freelist.
+//     it are left out of the freelist. The commit's own freelist chunks must fit in free pages
+//     under the cut: one past it would be written over a page the durable state may still name
+//     (its freelist's old chunk pages), so the cut stops higher when too few lie under it.
 //  3. The same state again, so that both meta pages count the shorter file before close cuts it.
 //
 // Each step is a commit like any other: a crash between two leaves a state that opens (a meta page
@@ -74,15 +76,10 @@ extension StorageEngine {
         let transaction = try beginWrite()
         do {
             _ = transaction.takeEveryFreePageLowestFirst()
-            // Pages no tree uses: the free ones and the freelist's old chunk pages.
-            let unused = Set(transaction.pool).union(transaction.freedCommitted)
-            var end = transaction.pageCount
-            while end > PageLayout.firstDataPage, unused.contains(end - 1) { end -= 1 }
-            guard end < transaction.pageCount else {
+            guard transaction.cutFreePagesAtTheEnd() else {
                 transaction.abort()
                 return false
             }
-            transaction.lowerPageCount(to: end)
             try transaction.commit()
             return true
         } catch {
@@ -153,11 +150,33 @@ extension WriteTransaction {
         return moves
     }
 
-    /// Makes `end` the page count this transaction commits: pages at or past it, free or old
-    /// freelist chunks, are left out of the freelist (the file is cut there at close).
-    func lowerPageCount(to end: UInt64) {
+    /// Lowers the page count past the last pages when no tree uses them (free pages, in `pool`
+    /// after `takeEveryFreePageLowestFirst`, and the committed freelist's chunk pages, which this
+    /// commit frees, in `freedCommitted`); false when the last page cannot go. The pages past the
+    /// new count are left out of the freelist (the file is cut there at close).
+    ///
+    /// The commit then writes its freelist chunks into pages it allocates: from the pool under
+    /// the cut, or, when that runs out, by growing the count again, onto the first pages past the
+    /// cut. Such a page is written before the commit's meta, while the durable meta may still name
+    /// it as a freelist chunk (a crash then leaves the durable freelist broken). So the cut stops
+    /// where the pool under it holds every chunk the commit needs.
+    func cutFreePagesAtTheEnd() -> Bool {
+        let unused = Set(pool).union(freedCommitted)
+        var end = pageCount
+        while end > PageLayout.firstDataPage, unused.contains(end - 1) { end -= 1 }
+        let capacity = Freelist.capacity(pageSize: pageSize)
+        var freeUnder = pool.count { $0 < end }
+        var freedUnder = freedCommitted.count { $0 < end }
+        // Chunks needed for what is under the cut (as `finishFreelist` counts them, before the
+        // chunks' own pages leave the pool: that count only falls as they do).
+        while end < pageCount, freeUnder < (freeUnder + freedUnder + capacity - 1) / capacity {
+            if pool.contains(end) { freeUnder += 1 } else { freedUnder += 1 }
+            end += 1
+        }
+        guard end < pageCount else { return false }
         pool = pool.filter { $0 < end }
         freedCommitted = freedCommitted.filter { $0 < end }
         pageCount = end
+        return true
     }
 }

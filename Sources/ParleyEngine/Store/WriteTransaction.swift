@@ -214,6 +214,7 @@ public final class WriteTransaction {
         // An emptied chunk page was part of the committed freelist: free from this commit on.
         freedCommitted.append(contentsOf: emptied)
         if let taken { return taken }
+        // Past a count lowered by `cutFreePagesAtTheEnd` lie only pages free in the committed state.
         defer { pageCount += 1 }
         return pageCount
     }
