@@ -90,10 +90,6 @@ struct ByteReader {
     }
 
     /// Moves past `length` bytes, which the caller checked are there.
-    mutating func skip(_ length: Int) {
-        offset = min(offset + length, end)
-    }
-
     var isAtEnd: Bool { offset >= end }
     var remaining: Int { end - offset }
 

@@ -42,8 +42,8 @@ enum InboxRowCodec {
             participants: participants, createdAt: header.createdAt, lastActivity: header.lastActivity,
             messageCount: Int(clamping: header.messageCount), tokenTotal: Int(clamping: header.tokenTotal),
             metadata: header.metadata)
-        // As `ChatReader.unreadCount(user:conversation:record:)` counts them.
         return InboxEntry(
-            conversation: conversation, lastMessage: lastMessage, unreadCount: Int(clamping: max(0, header.messageCount - readCount)))
+            conversation: conversation, lastMessage: lastMessage,
+            unreadCount: ChatReader.unread(messageCount: header.messageCount, readCount: readCount))
     }
 }

@@ -255,10 +255,7 @@ extension ByteReader {
         switch try byte() {
         case 0: range = nil
         case 1:
-            let length = try count(limit: MessageCodec.maximumPendingBytes)
-            guard length <= remaining else { throw DecodeFailure("length \(length) runs past the end") }
-            range = offset..<(offset + length)
-            skip(length)
+            range = try raw(try count(limit: MessageCodec.maximumPendingBytes)).indices
         default: throw DecodeFailure("bad last-message flag")
         }
         guard (range == nil) == (position == nil) else { throw DecodeFailure("the newest message's copy disagrees with its position") }

@@ -282,7 +282,13 @@ public class ChatReader {
 
     func unreadCount(user: String, conversation: ConversationID, record: ConversationRecord) throws -> Int {
         let readCount = record.memberIndex(user).flatMap { record.members[$0].marker?.readCount } ?? 0
-        return Int(clamping: max(0, record.messageCount - readCount))
+        return Self.unread(messageCount: record.messageCount, readCount: readCount)
+    }
+
+    /// Messages past a member's read marker (none for a marker past the count, which a stored
+    /// count bounded by `maximumStoredCount` cannot overflow).
+    static func unread(messageCount: Int64, readCount: Int64) -> Int {
+        Int(clamping: max(0, messageCount - readCount))
     }
 
     /// Unread messages over every conversation `user` takes part in.

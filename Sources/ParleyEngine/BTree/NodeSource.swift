@@ -70,7 +70,7 @@ extension NodeSource {
             let pages = min(Overflow.pagesNeeded(length: Int(length), pageSize: pageReader.pageSize), Self.prefetchLimit)
             var previous: PageID?
             return try Overflow.read(first: first, length: length, pageSize: pageReader.pageSize) { id, body in
-                if previous == first, id == first &+ 1, pages > 2, !(pageReader.verified?.contains(id) ?? false) {
+                if previous == first, id == first &+ 1, pages > 2, !pageReader.hasVerified(id) {
                     pageReader.prefetch(id, count: pages - 1)
                 }
                 previous = id

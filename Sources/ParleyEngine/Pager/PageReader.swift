@@ -12,10 +12,10 @@ final class PageReader: Sendable {
     /// Pages at or past this number do not exist in the state being read.
     let pageCount: UInt64
     /// Pages already checked by this process; nil checks every page on every read.
-    let verified: VerifiedPages?
+    private let verified: VerifiedPages?
     /// Tree pages whose cell layout this process already validated (bytes that passed the
     /// checksum do not change until the writer forgets them in both sets).
-    let shaped: VerifiedPages?
+    private let shaped: VerifiedPages?
     /// The mapped file covering every page below `pageCount`, when there is one: pages are then
     /// read in place with no lock or call per page.
     let mapped: MappedBytes?
@@ -72,6 +72,10 @@ final class PageReader: Sendable {
         if !known { verifiedBits?.insert(id) }
         return try body(page)
     }
+
+    /// True when this process has already checked page `id`'s checksum (a read of it now costs
+    /// no checksum pass).
+    func hasVerified(_ id: PageID) -> Bool { verifiedBits?.contains(id) ?? false }
 
     /// A leaf view of `page` (lent by `withPage`), validating its cells once per process.
     func leafView(_ page: UnsafeRawBufferPointer, id: PageID) throws -> LeafView {
