@@ -80,7 +80,10 @@ final class DecodedBlockCacheTests: XCTestCase {
         let hot: [UInt8] = [0xFF]
         cache.remember(hot, [message(1)], cost: 500)
         for i in 0..<1_000 {
-            cache.remember([UInt8(truncatingIfNeeded: i), UInt8(truncatingIfNeeded: i >> 8)], [message(1)], cost: 700)
+            // Twice: once the cache is full, a block is let in on its second miss.
+            for _ in 0..<2 {
+                cache.remember([UInt8(truncatingIfNeeded: i), UInt8(truncatingIfNeeded: i >> 8)], [message(1)], cost: 700)
+            }
             XCTAssertLessThanOrEqual(cache.heldCost, 10_000)
             XCTAssertNotNil(cache.messages(hot), "a block read all along was evicted at \(i)")
         }
@@ -95,10 +98,34 @@ final class DecodedBlockCacheTests: XCTestCase {
         let cache = DecodedBlockCache(capacity: 100_000)
         for i in 0..<2_000 {
             let before = cache.count
-            cache.remember([UInt8(truncatingIfNeeded: i), UInt8(truncatingIfNeeded: i >> 8)], [message(UInt64(i))], cost: 1_000)
+            for _ in 0..<2 {
+                cache.remember([UInt8(truncatingIfNeeded: i), UInt8(truncatingIfNeeded: i >> 8)], [message(UInt64(i))], cost: 1_000)
+            }
             XCTAssertGreaterThanOrEqual(cache.count, before - 1, "one insertion evicted more than it needed at \(i)")
             if i >= 100 { XCTAssertEqual(cache.heldCost, 100_000, "the cache is full once warm") }
         }
+    }
+
+    /// Once the cache is full, blocks read once (a long scan) are turned away and the blocks read
+    /// all along stay; a block missed again soon after it was turned away is let in.
+    func testAScanDoesNotPushOutTheBlocksReadAgain() {
+        let cache = DecodedBlockCache(capacity: 10_000)
+        let hot = (0..<10).map { [UInt8(200), UInt8(200), UInt8($0)] }
+        for key in hot { cache.remember(key, [message(1)], cost: 1_000) }
+        XCTAssertEqual(cache.heldCost, 10_000)
+        for i in 0..<500 {
+            cache.remember([UInt8(truncatingIfNeeded: i), UInt8(truncatingIfNeeded: i >> 8)], [message(2)], cost: 1_000)
+            XCTAssertNil(cache.messages([UInt8(truncatingIfNeeded: i), UInt8(truncatingIfNeeded: i >> 8)]))
+        }
+        XCTAssertEqual(cache.turnedAwayCount, 500)
+        for key in hot { XCTAssertNotNil(cache.messages(key), "a block read before the scan was pushed out") }
+        // Missed twice in a row: let in, in place of one of the others.
+        cache.remember([7, 7, 7], [message(3)], cost: 1_000)
+        XCTAssertNil(cache.messages([7, 7, 7]))
+        cache.remember([7, 7, 7], [message(3)], cost: 1_000)
+        XCTAssertEqual(cache.messages([7, 7, 7])?.first?.id.rawValue, 3)
+        XCTAssertEqual(cache.heldCost, 10_000)
+        XCTAssertEqual(cache.turnedAwayCount, 501)
     }
 
     /// Keys that share a slot never answer for each other; the newer replaces the older.
@@ -115,7 +142,8 @@ final class DecodedBlockCacheTests: XCTestCase {
     }
 
     /// Random lookups and insertions against a plain model of a second-chance clock (an array in
-    /// queue order with marks): the same answers, the same contents, the budget kept, and every
+    /// queue order with marks) that lets a block in when full only on a recent second miss (turns
+    /// counted, not a ring): the same answers, the same contents, the budget kept, and every
     /// answer the messages last remembered under that key. Keys collide in a few slots now and
     /// then (the slot is the key's first byte).
     func testAgainstAClockModel() {
@@ -129,9 +157,26 @@ final class DecodedBlockCacheTests: XCTestCase {
         for seed in 0..<40 {
             var random = SplitMix64(seed: UInt64(seed))
             let capacity = 2_000 + Int(random.next() % 20_000)
-            let cache = DecodedBlockCache(capacity: capacity, slot: { UInt64($0.first ?? 0) })
+            let ghostLimit = 1 + seed % 6
+            let cache = DecodedBlockCache(capacity: capacity, ghostLimit: ghostLimit, slot: { UInt64($0.first ?? 0) })
             var model: [ModelEntry] = []
             var held = 0
+            // The admission rule, by turn number: a slot is a ghost while its latest turning away
+            // is among the last `ghostLimit` and it has not been let in since.
+            var turnedAway = 0
+            var ghostTurn: [UInt64: Int] = [:]
+            /// The clock: marked entries lose their mark and go to the back, unmarked ones go.
+            func sweep(until budget: Int) {
+                while held > budget, !model.isEmpty {
+                    var front = model.removeFirst()
+                    if front.marked {
+                        front.marked = false
+                        model.append(front)
+                    } else {
+                        held -= front.cost
+                    }
+                }
+            }
             var hits = 0
             var misses = 0
             for step in 0..<3_000 {
@@ -153,29 +198,35 @@ final class DecodedBlockCacheTests: XCTestCase {
                     let id = UInt64(step)
                     cache.remember(key, [message(id)], cost: cost)
                     guard cost <= capacity / 2 else { continue }
-                    let entry = ModelEntry(slot: UInt64(key[0]), key: key, id: id, cost: cost, marked: false)
-                    if let index = model.firstIndex(where: { $0.slot == entry.slot }) {
-                        held -= model[index].cost
-                        model[index] = entry
-                    } else {
-                        model.append(entry)
-                    }
-                    held += cost
-                    while held > capacity, !model.isEmpty {
-                        var front = model.removeFirst()
-                        if front.marked {
-                            front.marked = false
-                            model.append(front)
+                    let slot = UInt64(key[0])
+                    if held + cost > capacity, !model.contains(where: { $0.slot == slot }) {
+                        if let turn = ghostTurn.removeValue(forKey: slot), turn >= turnedAway - ghostLimit {
+                            // A ghost: let in.
                         } else {
-                            held -= front.cost
+                            ghostTurn[slot] = turnedAway
+                            turnedAway += 1
+                            continue
                         }
                     }
+                    let entry = ModelEntry(slot: slot, key: key, id: id, cost: cost, marked: false)
+                    if let index = model.firstIndex(where: { $0.slot == entry.slot }) {
+                        held += cost - model[index].cost
+                        model[index] = entry
+                    } else {
+                        // Room first, then the new entry at the back.
+                        sweep(until: capacity - cost)
+                        model.append(entry)
+                        held += cost
+                    }
+                    sweep(until: capacity)
                 }
                 XCTAssertLessThanOrEqual(cache.heldCost, capacity)
                 XCTAssertEqual(cache.heldCost, held, "seed \(seed) step \(step)")
                 XCTAssertEqual(cache.count, model.count, "seed \(seed) step \(step)")
             }
             let statistics = cache.statistics
+            XCTAssertEqual(cache.turnedAwayCount, turnedAway, "seed \(seed)")
+            XCTAssertGreaterThan(turnedAway, 100, "seed \(seed): the rounds must turn blocks away")
             XCTAssertEqual(statistics.hits, hits)
             XCTAssertEqual(statistics.misses, misses)
             XCTAssertGreaterThan(hits, 100, "seed \(seed): the rounds must exercise hits")

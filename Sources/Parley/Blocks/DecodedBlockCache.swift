@@ -15,6 +15,15 @@
 // first design, dropped half the budget, tens of thousands of messages, inside one read), and
 // the cache holds close to its whole budget all the time rather than between half and all of it.
 //
+// Admission: once the cache is full, a block decoded for the first time in a while is not kept (its
+// messages still answer the query that read it). Only a block missed again while its slot is among
+// the last `ghostLimit` turned away is let in. A conversation's history read once (a long range
+// query walks dozens of blocks) then no longer pushes out the blocks that readers come back to.
+// At the standard benchmark's scale the blocks range queries read are about twice the budget, and
+// letting every decoded block in evicted blocks read again soon after. The ring's size, an eighth
+// of the blocks held, was the fastest of a half to a thirty-second there (BENCHMARKS.md). Each
+// block turned away costs one place in the ring and a table entry.
+//
 // Entries are filed under a 64-bit hash of their key and keep the whole key, which a lookup
 // compares: a table keyed by the bytes themselves made every process's first read build its type
 // at run time, searching every loaded image for Array's and UInt8's `Hashable` conformances (a
@@ -26,6 +35,9 @@ import ParleyEngine
 final class DecodedBlockCache: Sendable {
     /// Budget in estimated bytes of decoded messages; 0 disables the cache.
     let capacity: Int
+    /// How many blocks turned away are remembered (so that a second miss lets them in); nil for
+    /// an eighth of the blocks held when the cache first turns one away.
+    let ghostLimit: Int?
     private let state = Locked(Contents())
     /// The slot a key is filed under (tests give one that sends every key to the same slot).
     private let slot: @Sendable ([UInt8]) -> UInt64
@@ -46,10 +58,22 @@ final class DecodedBlockCache: Sendable {
         var heldCost = 0
         var hits = 0
         var misses = 0
+        /// Slots of blocks turned away, to their place in `ghostRing`; a slot let in leaves the
+        /// table, and one whose ring place is taken by a newer one leaves it then.
+        var ghosts: [UInt64: Int] = [:]
+        /// The slots turned away, the oldest overwritten first once `ghostLimit` are held.
+        var ghostRing: [UInt64] = []
+        var ghostNext = 0
+        var turnedAway = 0
+        /// Set when the cache first turns a block away (see `ghostLimit`).
+        var ghostLimit = 0
     }
 
-    init(capacity: Int, slot: @escaping @Sendable ([UInt8]) -> UInt64 = DecodedBlockCache.hash) {
+    /// `ghostLimit`: how many blocks turned away are remembered, by default an eighth of the
+    /// blocks the cache holds when it first turns one away (a fixed count for tests).
+    init(capacity: Int, ghostLimit: Int? = nil, slot: @escaping @Sendable ([UInt8]) -> UInt64 = DecodedBlockCache.hash) {
         self.capacity = max(0, capacity)
+        self.ghostLimit = ghostLimit.map { max(1, $0) }
         self.slot = slot
     }
 
@@ -96,22 +120,52 @@ final class DecodedBlockCache: Sendable {
         // lookups do not wait for it.
         let released = state.withLock { state -> [Entry] in
             var released: [Entry] = []
+            if state.heldCost + cost > capacity, state.entries[slot] == nil, !Self.letGhostIn(&state, slot) {
+                if state.ghostLimit == 0 { state.ghostLimit = ghostLimit ?? max(16, state.entries.count / 8) }
+                Self.turnAway(&state, slot, limit: state.ghostLimit)
+                return released
+            }
             // Unmarked until a lookup finds it: marked from the start, every entry would lose its
             // mark in one sweep and the clock would fall back to first in, first out.
             let entry = Entry(key: key, messages: messages, cost: cost, marked: false)
             if let replaced = state.entries.updateValue(entry, forKey: slot) {
                 // Same slot (the same block decoded by two readers, or another key under the
                 // same hash): it keeps its place in the queue.
-                state.heldCost -= replaced.cost
+                state.heldCost += cost - replaced.cost
                 released.append(replaced)
+                Self.evict(&state, capacity: capacity, into: &released)
             } else {
+                // Room is made before the entry joins the queue: behind marked entries that the
+                // sweep sends to the back, it would be the first unmarked one the sweep meets.
+                state.entries[slot] = nil
+                Self.evict(&state, capacity: capacity - cost, into: &released)
+                state.entries[slot] = entry
                 state.queue.append(slot)
+                state.heldCost += cost
             }
-            state.heldCost += cost
-            Self.evict(&state, capacity: capacity, into: &released)
             return released
         }
         withExtendedLifetime(released) {}
+    }
+
+    /// True when `slot` was turned away recently (it then leaves the ghosts: it is let in now).
+    private static func letGhostIn(_ state: inout Contents, _ slot: UInt64) -> Bool {
+        state.ghosts.removeValue(forKey: slot) != nil
+    }
+
+    private static func turnAway(_ state: inout Contents, _ slot: UInt64, limit: Int) {
+        state.turnedAway += 1
+        let place = state.ghostNext
+        if place < state.ghostRing.count {
+            let oldest = state.ghostRing[place]
+            // Only if that slot's latest turning away is this place (not a later one, nor let in).
+            if state.ghosts[oldest] == place { state.ghosts[oldest] = nil }
+            state.ghostRing[place] = slot
+        } else {
+            state.ghostRing.append(slot)
+        }
+        state.ghosts[slot] = place
+        state.ghostNext = place + 1 == limit ? 0 : place + 1
     }
 
     /// Takes entries from the front of the queue until the held cost fits the budget. Each pass
@@ -139,6 +193,9 @@ final class DecodedBlockCache: Sendable {
 
     /// Lookups answered from the cache and lookups that missed, since open.
     var statistics: (hits: Int, misses: Int) { state.withLock { ($0.hits, $0.misses) } }
+
+    /// Decoded blocks not kept because the cache was full and they were not missed recently.
+    var turnedAwayCount: Int { state.withLock { $0.turnedAway } }
 
     /// Estimated bytes held now.
     var heldCost: Int { state.withLock { $0.heldCost } }
