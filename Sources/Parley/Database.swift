@@ -46,8 +46,10 @@ public final class Database: Sendable {
         /// Memory for decoded message blocks kept for readers that come back to them (estimated
         /// heap bytes of decoded messages: their raw bytes plus about 168 bytes each; 0 turns the
         /// cache off). Reads of a busy conversation's newest messages then skip decompressing and
-        /// decoding its blocks. Filled only by reads; when it is full, blocks not read since the
-        /// cache's clock last passed them go first (an approximation of least recently read).
+        /// decoding its blocks. Filled only by reads; when it is full, a block is let in only when
+        /// it is read again soon after a first read (so a long history read once does not push
+        /// out the blocks readers come back to), and blocks not read since the cache's clock last
+        /// passed them go first (an approximation of least recently read).
         public var decodedBlockCacheBytes = 64 << 20
         /// The wall clock the store reads for default timestamps, TTLs and lifecycle cutoffs.
         public var clock: @Sendable () -> Timestamp = { Timestamp.now() }
