@@ -120,7 +120,8 @@ final class DecodedBlockCache: Sendable {
         // lookups do not wait for it.
         let released = state.withLock { state -> [Entry] in
             var released: [Entry] = []
-            if state.heldCost + cost > capacity, state.entries[slot] == nil, !Self.letGhostIn(&state, slot) {
+            let replaced = state.entries[slot]
+            if replaced == nil, state.heldCost + cost > capacity, !Self.letGhostIn(&state, slot) {
                 if state.ghostLimit == 0 { state.ghostLimit = ghostLimit ?? max(16, state.entries.count / 8) }
                 Self.turnAway(&state, slot, limit: state.ghostLimit)
                 return released
@@ -128,16 +129,16 @@ final class DecodedBlockCache: Sendable {
             // Unmarked until a lookup finds it: marked from the start, every entry would lose its
             // mark in one sweep and the clock would fall back to first in, first out.
             let entry = Entry(key: key, messages: messages, cost: cost, marked: false)
-            if let replaced = state.entries.updateValue(entry, forKey: slot) {
+            if let replaced {
                 // Same slot (the same block decoded by two readers, or another key under the
                 // same hash): it keeps its place in the queue.
+                state.entries[slot] = entry
                 state.heldCost += cost - replaced.cost
                 released.append(replaced)
                 Self.evict(&state, capacity: capacity, into: &released)
             } else {
                 // Room is made before the entry joins the queue: behind marked entries that the
                 // sweep sends to the back, it would be the first unmarked one the sweep meets.
-                state.entries[slot] = nil
                 Self.evict(&state, capacity: capacity - cost, into: &released)
                 state.entries[slot] = entry
                 state.queue.append(slot)

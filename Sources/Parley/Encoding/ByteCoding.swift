@@ -89,7 +89,6 @@ struct ByteReader {
         offset = min(max(range.lowerBound, 0), end)
     }
 
-    /// Moves past `length` bytes, which the caller checked are there.
     var isAtEnd: Bool { offset >= end }
     var remaining: Int { end - offset }
 

@@ -161,7 +161,8 @@ extension WriteTransaction {
     /// it as a freelist chunk (a crash then leaves the durable freelist broken). So the cut stops
     /// where the pool under it holds every chunk the commit needs.
     func cutFreePagesAtTheEnd() -> Bool {
-        let unused = Set(pool).union(freedCommitted)
+        let free = Set(pool)
+        let unused = free.union(freedCommitted)
         var end = pageCount
         while end > PageLayout.firstDataPage, unused.contains(end - 1) { end -= 1 }
         let capacity = Freelist.capacity(pageSize: pageSize)
@@ -170,7 +171,7 @@ extension WriteTransaction {
         // Chunks needed for what is under the cut (as `finishFreelist` counts them, before the
         // chunks' own pages leave the pool: that count only falls as they do).
         while end < pageCount, freeUnder < (freeUnder + freedUnder + capacity - 1) / capacity {
-            if pool.contains(end) { freeUnder += 1 } else { freedUnder += 1 }
+            if free.contains(end) { freeUnder += 1 } else { freedUnder += 1 }
             end += 1
         }
         guard end < pageCount else { return false }

@@ -214,7 +214,8 @@ public final class WriteTransaction {
         // An emptied chunk page was part of the committed freelist: free from this commit on.
         freedCommitted.append(contentsOf: emptied)
         if let taken { return taken }
-        // Past a count lowered by `cutFreePagesAtTheEnd` lie only pages free in the committed state.
+        // A count lowered by `cutFreePagesAtTheEnd` leaves enough pooled pages under it that a
+        // commit never grows back onto the pages it cut (some the durable state still names).
         defer { pageCount += 1 }
         return pageCount
     }
